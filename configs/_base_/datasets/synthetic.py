@@ -1,0 +1,39 @@
+# The embedded default: SyntheticMultimodal, generated in memory from a seed.
+# audio [1, 32, 32] (easy, learned first) and visual [3, 32, 32] (harder);
+# 30% of the samples have one modality replaced by noise (metainfo 'corrupted').
+dataset_type = 'SyntheticMultimodal'
+modalities = ['audio', 'visual']
+data_seed = 0  # the task (prototypes) and the draws of every split
+
+pipeline = [dict(type='PackMultimodalInputs', modalities=modalities)]
+
+train_dataloader = dict(
+    batch_size=64,  # the paper's batch size
+    num_workers=0,  # in-memory arrays: workers would only add overhead
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(
+        type=dataset_type, split='train', num_samples=2000, seed=data_seed,
+        modalities=modalities, pipeline=pipeline))
+val_dataloader = dict(
+    batch_size=128,
+    num_workers=0,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(
+        type=dataset_type, split='val', num_samples=1000, seed=data_seed,
+        modalities=modalities, pipeline=pipeline, test_mode=True))
+test_dataloader = dict(
+    batch_size=128,
+    num_workers=0,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(
+        type=dataset_type, split='test', num_samples=1000, seed=data_seed,
+        modalities=modalities, pipeline=pipeline, test_mode=True))
+
+val_evaluator = [
+    dict(type='Accuracy', topk=(1, )),
+    dict(type='SingleLabelMetric', average='macro'),  # macro-F1
+]
+test_evaluator = val_evaluator

@@ -1,0 +1,29 @@
+# Runtime shared by every rollingq_mm config.
+default_scope = 'rollingq_mm'  # our registries, falling back to mmpretrain's
+custom_imports = dict(imports=['rollingq_mm'], allow_failed_imports=False)
+
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=10),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    # keep the last 2 epochs and the best by top-1 accuracy
+    checkpoint=dict(
+        type='CheckpointHook', interval=1, max_keep_ckpts=2,
+        save_best='accuracy/top1', rule='greater'),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+)
+
+env_cfg = dict(
+    cudnn_benchmark=False,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    dist_cfg=dict(backend='nccl'),  # tools/ switch to gloo when there is no GPU
+)
+
+vis_backends = [dict(type='LocalVisBackend')]  # add TensorboardVisBackend here
+visualizer = dict(type='UniversalVisualizer', vis_backends=vis_backends)
+
+log_processor = dict(by_epoch=True)
+log_level = 'INFO'
+load_from = None
+resume = False
+randomness = dict(seed=0, deterministic=False)

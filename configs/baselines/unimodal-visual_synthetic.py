@@ -1,0 +1,12 @@
+# Baseline: the visual modality alone (its encoder's CLS token -> linear head).
+_base_ = ['./attention_synthetic.py']
+
+modalities = ['visual']
+pipeline = [dict(type='PackMultimodalInputs', modalities=modalities)]
+model = dict(
+    encoders=dict(_delete_=True, visual={{_base_.model.encoders.visual}}),
+    neck=dict(_delete_=True, type='ConcatFusion', pool='cls'),
+    probe_heads=None)
+train_dataloader = dict(dataset=dict(pipeline=pipeline))
+val_dataloader = dict(dataset=dict(pipeline=pipeline))
+test_dataloader = dict(dataset=dict(pipeline=pipeline))

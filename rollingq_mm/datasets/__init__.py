@@ -1,0 +1,8 @@
+from .array_dataset import InMemoryMultimodalDataset, MultimodalArrayDataset
+from .synthetic import SyntheticMultimodal
+from .transforms import PackMultimodalInputs
+
+__all__ = [
+    'InMemoryMultimodalDataset', 'MultimodalArrayDataset',
+    'SyntheticMultimodal', 'PackMultimodalInputs'
+]

@@ -1,0 +1,3 @@
+from .formatting import PackMultimodalInputs
+
+__all__ = ['PackMultimodalInputs']

@@ -1,0 +1,72 @@
+"""Pack per-modality data into the model's inputs dict."""
+from typing import Sequence
+
+import numpy as np
+import torch
+from mmcv.transforms import BaseTransform
+from mmpretrain.structures import DataSample
+
+from rollingq_mm.registry import TRANSFORMS
+
+
+@TRANSFORMS.register_module()
+class PackMultimodalInputs(BaseTransform):
+    """Pack ``results[m]`` of each modality into ``inputs`` and a DataSample.
+
+    Required keys: each of ``modalities`` (array or Tensor), ``gt_label``.
+    Produces ``dict(inputs={m: Tensor}, data_samples=DataSample)`` with the
+    ``meta_keys`` that are present copied into the DataSample's metainfo.
+    Non-finite values are refused here, on the CPU, so that the training step
+    needs no check.
+
+    Args:
+        modalities (Sequence[str]): Modalities to pack, e.g.
+            ``['audio', 'visual']``.
+        meta_keys (Sequence[str]): Keys copied to the metainfo when present.
+            Defaults to ``('sample_idx', 'clip_id', 'corrupted')``.
+    """
+
+    def __init__(self,
+                 modalities: Sequence[str],
+                 meta_keys: Sequence[str] = ('sample_idx', 'clip_id',
+                                             'corrupted')):
+        if isinstance(modalities, str) or not modalities:
+            raise ValueError('modalities must be a non-empty list of names, '
+                             f'got {modalities!r}')
+        self.modalities = list(modalities)
+        self.meta_keys = tuple(meta_keys)
+
+    def _sample_name(self, results: dict) -> str:
+        for key in ('clip_id', 'sample_idx'):
+            if key in results:
+                return f'{key}={results[key]}'
+        return 'sample'
+
+    def transform(self, results: dict) -> dict:
+        inputs = {}
+        for name in self.modalities:
+            if name not in results:
+                raise KeyError(
+                    f'{self._sample_name(results)} has no modality {name!r} '
+                    f'(has {sorted(k for k in results if not k.startswith("_"))});'
+                    ' check the dataset\'s modalities and the pipeline')
+            value = results[name]
+            tensor = value if isinstance(value, torch.Tensor) else \
+                torch.from_numpy(np.ascontiguousarray(value))
+            if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+                raise ValueError(
+                    f'{self._sample_name(results)}: modality {name!r} has NaN '
+                    'or inf values; clean the data (e.g. np.nan_to_num) or '
+                    'fix the converter that wrote it')
+            inputs[name] = tensor
+        sample = DataSample()
+        if 'gt_label' in results:
+            sample.set_gt_label(results['gt_label'])
+        sample.set_metainfo(
+            {k: results[k]
+             for k in self.meta_keys if k in results})
+        return dict(inputs=inputs, data_samples=sample)
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(modalities={self.modalities}, '
+                f'meta_keys={self.meta_keys})')

@@ -1,0 +1,3 @@
+from .hooks import RollingQHook
+
+__all__ = ['RollingQHook']

@@ -1,0 +1,3 @@
+from .rollingq_hook import RollingQHook
+
+__all__ = ['RollingQHook']

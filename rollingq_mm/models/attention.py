@@ -1,0 +1,152 @@
+"""Multi-head attention whose CLS query is rotated by a RollingQuery."""
+from typing import Dict, Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from rollingq_mm.ops import modality_key_means, query_key_cosines
+from rollingq_mm.registry import MODELS
+from .rollingq import RollingQuery
+
+
+@MODELS.register_module()
+class RollingQAttention(nn.Module):
+    """Multi-head self-attention with a RollingQ-rotated CLS query (token 0).
+
+    The CLS query is rotated after W_Q and before the heads split, exactly as
+    the paper's ``q ← R q``; keys, values and other queries are untouched.
+    With ``cls_only=True`` only the CLS row is computed (one query against all
+    keys through ``scaled_dot_product_attention``): O(N) instead of O(N²) and
+    the same numbers as row 0 of full attention.
+
+    Args:
+        embed_dims (int): Token dimension D (= d of the query).
+        num_heads (int): Number of heads; must divide ``embed_dims``.
+            Defaults to 1 (the paper).
+        qkv_bias (bool): Bias in the Q/K/V projections. Defaults to True.
+        attn_drop (float): Dropout on attention weights. Defaults to 0.
+        proj_drop (float): Dropout after the output projection. Defaults to 0.
+        cls_only (bool): Compute only the CLS output row. Defaults to True.
+        rolling (bool): Hold a :class:`RollingQuery`. Defaults to True.
+        fused (bool): Use ``scaled_dot_product_attention``; False computes the
+            paper's explicit ``softmax(q kᵀ/√d) v`` (a reference for tests and
+            benchmarks). Defaults to True.
+    """
+
+    def __init__(self,
+                 embed_dims: int,
+                 num_heads: int = 1,
+                 qkv_bias: bool = True,
+                 attn_drop: float = 0.,
+                 proj_drop: float = 0.,
+                 cls_only: bool = True,
+                 rolling: bool = True,
+                 fused: bool = True):
+        super().__init__()
+        if num_heads < 1 or embed_dims % num_heads:
+            raise ValueError(f'num_heads={num_heads} must be >= 1 and divide '
+                             f'embed_dims={embed_dims}')
+        self.embed_dims = embed_dims
+        self.num_heads = num_heads
+        self.head_dims = embed_dims // num_heads
+        self.cls_only = cls_only
+        self.fused = fused
+        self.attn_drop = attn_drop
+        self.q = nn.Linear(embed_dims, embed_dims, bias=qkv_bias)
+        self.kv = nn.Linear(embed_dims, 2 * embed_dims, bias=qkv_bias)
+        self.proj = nn.Linear(embed_dims, embed_dims)
+        self.proj_drop = nn.Dropout(proj_drop)
+        self.rolling_query = RollingQuery(embed_dims) if rolling else None
+
+    def _split_heads(self, x: torch.Tensor) -> torch.Tensor:
+        """[B, L, D] -> [B, H, L, D/H]."""
+        batch, length, _ = x.shape
+        return x.view(batch, length, self.num_heads,
+                      self.head_dims).transpose(1, 2)
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        token_slices: Optional[Dict[str, slice]] = None,
+        return_stats: bool = False,
+    ) -> Tuple[torch.Tensor, Optional[Dict[str, torch.Tensor]]]:
+        """Attend; token 0 is the CLS token whose query is rotated.
+
+        Args:
+            x (Tensor): Tokens [B, N, D], CLS first.
+            token_slices (dict[str, slice], optional): Token range of each
+                modality in ``x``; needed for statistics and ``return_stats``.
+            return_stats (bool): Also return the CLS attention share per
+                modality and cos(q, k̄_m). Defaults to False.
+
+        Returns:
+            tuple: ``out`` [B, 1, D] if ``cls_only`` else [B, N, D], and a dict
+            with ``attention_share`` [B, M] and ``query_key_cos`` [B, M]
+            (or None unless ``return_stats``).
+        """
+        keys, values = self.kv(x).chunk(2, dim=-1)  # [B, N, D] each
+        if self.cls_only:
+            q_cls = self.q(x[:, 0])
+            q_rest = None
+        else:
+            queries = self.q(x)
+            q_cls, q_rest = queries[:, 0], queries[:, 1:]
+        if self.rolling_query is not None:
+            q_cls = self.rolling_query(q_cls)
+            if token_slices is not None:
+                self.rolling_query.accumulate(q_cls, keys, token_slices)
+        queries = q_cls.unsqueeze(1)
+        if q_rest is not None:
+            queries = torch.cat([queries, q_rest], dim=1)
+
+        out = self._attend(
+            self._split_heads(queries), self._split_heads(keys),
+            self._split_heads(values))
+        batch, length = out.shape[0], out.shape[2]
+        out = out.transpose(1, 2).reshape(batch, length, self.embed_dims)
+        out = self.proj_drop(self.proj(out))
+
+        stats = None
+        if return_stats:
+            if token_slices is None:
+                raise ValueError('return_stats=True needs token_slices')
+            stats = self.cls_statistics(q_cls, keys, token_slices)
+        return out, stats
+
+    def _attend(self, q: torch.Tensor, k: torch.Tensor,
+                v: torch.Tensor) -> torch.Tensor:
+        """softmax(q kᵀ / √d_h) v per head: [B, H, L, D/H]."""
+        dropout = self.attn_drop if self.training else 0.
+        if self.fused:
+            return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout)
+        weights = (q * self.head_dims**-0.5) @ k.transpose(-2, -1)
+        weights = F.dropout(weights.softmax(dim=-1), dropout, self.training)
+        return weights @ v
+
+    @torch.no_grad()
+    def cls_statistics(self, q_cls: torch.Tensor, keys: torch.Tensor,
+                       token_slices: Dict[str, slice]) -> Dict[str, torch.Tensor]:
+        """CLS attention share and query-key cosine per modality.
+
+        Args:
+            q_cls (Tensor): Rotated CLS queries [B, D].
+            keys (Tensor): Keys [B, N, D].
+            token_slices (dict[str, slice]): Token range of each modality.
+
+        Returns:
+            dict: ``attention_share`` [B, M] (softmax weight of the modality's
+            tokens, averaged over heads; the CLS token's own share is left
+            out, so rows sum to ≤ 1) and ``query_key_cos`` [B, M].
+        """
+        q_heads = self._split_heads(q_cls.unsqueeze(1)).float()  # [B,H,1,Dh]
+        k_heads = self._split_heads(keys).float()  # [B, H, N, Dh]
+        logits = q_heads @ k_heads.transpose(-2, -1) * self.head_dims**-0.5
+        weights = logits.softmax(dim=-1).mean(dim=1)[:, 0]  # [B, N]
+        share = torch.stack(
+            [weights[:, span].sum(dim=-1) for span in token_slices.values()],
+            dim=-1)
+        key_means = modality_key_means(keys, token_slices)
+        return dict(
+            attention_share=share,
+            query_key_cos=query_key_cosines(q_cls.float(), key_means))

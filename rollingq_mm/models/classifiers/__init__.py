@@ -1,0 +1,3 @@
+from .multimodal import MultimodalClassifier
+
+__all__ = ['MultimodalClassifier']

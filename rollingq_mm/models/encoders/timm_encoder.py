@@ -1,0 +1,115 @@
+"""Any timm model as a token encoder; video frames are folded into the batch."""
+import os.path as osp
+from typing import Optional
+
+import torch
+from mmengine.logging import MMLogger
+from mmengine.model import BaseModule
+from torch import nn
+
+from rollingq_mm.registry import MODELS
+
+
+@MODELS.register_module()
+class TimmEncoder(BaseModule):
+    """Wrap ``timm.create_model`` and return tokens [B, N, D].
+
+    Images [B, C, H, W] give the tokens of ``forward_features`` (CLS and
+    register tokens included for ViTs; CNN feature maps are flattened to
+    H'·W' tokens). Video [B, C, T, H, W] folds T into the batch, adds a learned
+    temporal embedding per frame and concatenates the frames' tokens:
+    [B, T·N, D].
+
+    Weights are never downloaded: ``pretrained=True`` needs a local
+    ``checkpoint_path`` (any file timm can read: .pth, .bin, .safetensors,
+    .npz), loaded through timm's filters so that ``in_chans``, ``img_size``
+    and a reduced ``depth`` are adapted (unmatched blocks are dropped).
+
+    Args:
+        model_name (str): A timm model name, e.g. ``'vit_base_patch16_224'``.
+        pretrained (bool): Load ``checkpoint_path``. Defaults to False.
+        checkpoint_path (str, optional): Local weights file.
+        num_frames (int, optional): Frames per video clip; enables the
+            temporal embedding. Defaults to None (image input).
+        init_cfg (dict, optional): mmengine init config.
+        **timm_kwargs: Passed to ``timm.create_model`` (``img_size``,
+            ``patch_size``, ``in_chans``, ``depth``, ``embed_dim``, ...).
+    """
+
+    def __init__(self,
+                 model_name: str,
+                 pretrained: bool = False,
+                 checkpoint_path: Optional[str] = None,
+                 num_frames: Optional[int] = None,
+                 init_cfg: Optional[dict] = None,
+                 **timm_kwargs):
+        super().__init__(init_cfg)
+        import timm
+        if checkpoint_path is not None and not pretrained:
+            pretrained = True
+        load_kwargs = {}
+        if pretrained:
+            if checkpoint_path is None:
+                raise ValueError(
+                    f'TimmEncoder({model_name!r}): pretrained=True needs a '
+                    'local checkpoint_path; weights are never downloaded at '
+                    'run time (see docs/datasets.md, "Pretrained weights")')
+            if not osp.isfile(checkpoint_path):
+                raise FileNotFoundError(
+                    f'TimmEncoder({model_name!r}): checkpoint_path '
+                    f'{checkpoint_path!r} does not exist; download the weights '
+                    'once and point checkpoint_path at the local file')
+            load_kwargs = dict(
+                pretrained_cfg_overlay=dict(file=checkpoint_path),
+                pretrained_strict=False)
+        self.model = timm.create_model(
+            model_name, pretrained=pretrained, num_classes=0, **load_kwargs,
+            **timm_kwargs)
+        if pretrained:
+            MMLogger.get_current_instance().info(
+                f'TimmEncoder: loaded {model_name} from {checkpoint_path} '
+                '(non-strict: layers beyond the configured depth are dropped)')
+        self.embed_dims = self.model.num_features
+        self.num_frames = num_frames
+        self.temporal_embed = None
+        if num_frames is not None:
+            self.temporal_embed = nn.Parameter(
+                torch.zeros(1, num_frames, 1, self.embed_dims))
+            nn.init.trunc_normal_(self.temporal_embed, std=0.02)
+
+    def init_weights(self):
+        # timm initialises (or loads) its own weights in create_model;
+        # mmengine's default init would overwrite them.
+        if self.init_cfg is not None:
+            super().init_weights()
+
+    def _tokens(self, x: torch.Tensor) -> torch.Tensor:
+        feats = self.model.forward_features(x)
+        if feats.dim() == 4:  # CNN feature map [B, C, H, W] -> [B, HW, C]
+            feats = feats.flatten(2).transpose(1, 2)
+        return feats
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Encode.
+
+        Args:
+            x (Tensor): Images [B, C, H, W] or video [B, C, T, H, W].
+
+        Returns:
+            Tensor: Tokens [B, N, D] (video: [B, T·N, D]).
+        """
+        if x.dim() == 4:
+            return self._tokens(x)
+        if x.dim() != 5:
+            raise ValueError('TimmEncoder expects images [B, C, H, W] or video '
+                             f'[B, C, T, H, W], got shape {tuple(x.shape)}')
+        batch, _, frames = x.shape[:3]
+        if self.num_frames is not None and frames != self.num_frames:
+            raise ValueError(f'TimmEncoder was built with num_frames='
+                             f'{self.num_frames} but got {frames} frames; set '
+                             'num_frames to the clip length of the pipeline')
+        tokens = self._tokens(x.transpose(1, 2).flatten(0, 1))  # [B·T, N, D]
+        tokens = tokens.view(batch, frames, *tokens.shape[1:])
+        if self.temporal_embed is not None:
+            tokens = tokens + self.temporal_embed.to(tokens.dtype)
+        return tokens.flatten(1, 2)

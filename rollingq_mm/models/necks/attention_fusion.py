@@ -1,0 +1,129 @@
+"""Attention fusion: a CLS token attends over all modalities' tokens."""
+from typing import Dict, Optional, Tuple
+
+import torch
+from mmengine.model import BaseModule
+from torch import nn
+
+from rollingq_mm.registry import MODELS
+from ..attention import RollingQAttention
+from ..utils import concat_modalities
+from .projection import ModalityProjection
+
+
+class FusionTransformerLayer(nn.Module):
+    """Pre-norm Transformer layer (residual + FFN) around RollingQAttention.
+
+    With ``cls_only`` the layer returns only the CLS token [B, 1, D].
+    """
+
+    def __init__(self, embed_dims: int, num_heads: int, mlp_ratio: float,
+                 attn_drop: float, proj_drop: float, cls_only: bool,
+                 rolling: bool, fused: bool = True):
+        super().__init__()
+        self.cls_only = cls_only
+        self.norm1 = nn.LayerNorm(embed_dims)
+        self.attn = RollingQAttention(
+            embed_dims, num_heads, attn_drop=attn_drop, proj_drop=proj_drop,
+            cls_only=cls_only, rolling=rolling, fused=fused)
+        self.norm2 = nn.LayerNorm(embed_dims)
+        hidden = int(embed_dims * mlp_ratio)
+        self.ffn = nn.Sequential(
+            nn.Linear(embed_dims, hidden), nn.GELU(), nn.Dropout(proj_drop),
+            nn.Linear(hidden, embed_dims), nn.Dropout(proj_drop))
+
+    def forward(self, x, token_slices, return_stats=False):
+        out, stats = self.attn(self.norm1(x), token_slices, return_stats)
+        x = (x[:, :1] if self.cls_only else x) + out
+        return x + self.ffn(self.norm2(x)), stats
+
+
+@MODELS.register_module()
+class AttentionFusion(BaseModule):
+    """A learnable CLS token attends over the concatenated modality tokens.
+
+    ``num_layers=1`` is the paper's layout: one RollingQAttention, no
+    residual, no FFN, no norm; the CLS output is the fused feature.
+    ``num_layers > 1`` stacks pre-norm Transformer layers (residual + FFN,
+    final LayerNorm), the last one CLS-only; each layer has its own
+    RollingQuery, and the hook rotates them progressively (first layer first).
+
+    Args:
+        embed_dims (int): Fusion dimension D.
+        in_dims (dict[str, int], optional): Token dim of each modality whose
+            encoder dim differs from D (a Linear projects it).
+        num_layers (int): Attention layers. Defaults to 1.
+        num_heads (int): Heads per layer. Defaults to 1 (the paper).
+        attn_drop (float): Attention dropout. Defaults to 0.2 (the paper).
+        proj_drop (float): Output dropout. Defaults to 0.2 (the paper).
+        mlp_ratio (float): FFN width for ``num_layers > 1``. Defaults to 4.
+        cls_only (bool): Compute only the CLS row in the last layer.
+            Defaults to True.
+        rolling (bool): Give every layer a RollingQuery. Defaults to True.
+        fused (bool): SDPA attention; False = the paper's explicit softmax
+            (with ``cls_only=False``, the authors' full N×N formulation, for
+            benchmarks). Defaults to True.
+        init_cfg (dict, optional): mmengine init config.
+    """
+
+    def __init__(self,
+                 embed_dims: int,
+                 in_dims: Optional[Dict[str, int]] = None,
+                 num_layers: int = 1,
+                 num_heads: int = 1,
+                 attn_drop: float = 0.2,
+                 proj_drop: float = 0.2,
+                 mlp_ratio: float = 4.,
+                 cls_only: bool = True,
+                 rolling: bool = True,
+                 fused: bool = True,
+                 init_cfg: Optional[dict] = None):
+        super().__init__(init_cfg)
+        if num_layers < 1:
+            raise ValueError(f'num_layers must be >= 1, got {num_layers}')
+        self.embed_dims = embed_dims
+        self.projection = ModalityProjection(embed_dims, in_dims)
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dims))
+        nn.init.trunc_normal_(self.cls_token, std=0.02)
+        if num_layers == 1:
+            self.layers = nn.ModuleList([
+                RollingQAttention(
+                    embed_dims, num_heads, attn_drop=attn_drop,
+                    proj_drop=proj_drop, cls_only=cls_only, rolling=rolling,
+                    fused=fused)
+            ])
+            self.norm = nn.Identity()
+        else:
+            self.layers = nn.ModuleList([
+                FusionTransformerLayer(
+                    embed_dims, num_heads, mlp_ratio, attn_drop, proj_drop,
+                    cls_only=cls_only and index == num_layers - 1,
+                    rolling=rolling, fused=fused) for index in range(num_layers)
+            ])
+            self.norm = nn.LayerNorm(embed_dims)
+
+    def forward(
+        self,
+        tokens: Dict[str, torch.Tensor],
+        return_stats: bool = False
+    ) -> Tuple[torch.Tensor, Optional[Dict[str, torch.Tensor]]]:
+        """Fuse the modalities.
+
+        Args:
+            tokens (dict[str, Tensor]): Tokens [B, N_m, D_m] per modality, in
+                the config's modality order.
+            return_stats (bool): Also return the last layer's CLS attention
+                share and query-key cosines per modality. Defaults to False.
+
+        Returns:
+            tuple: fused feature [B, D] and the stats dict (or None).
+        """
+        tokens = {name: self.projection(name, x) for name, x in tokens.items()}
+        x, token_slices = concat_modalities(tokens, offset=1)
+        x = torch.cat([self.cls_token.expand(x.shape[0], -1, -1).to(x.dtype), x],
+                      dim=1)
+        stats = None
+        for index, layer in enumerate(self.layers):
+            last = index == len(self.layers) - 1
+            x, stats = layer(x, token_slices, return_stats and last)
+        return self.norm(x[:, 0]), stats

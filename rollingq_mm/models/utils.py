@@ -1,0 +1,46 @@
+"""Small helpers shared by necks and the classifier."""
+from typing import Dict, Tuple
+
+import torch
+
+POOL_MODES = ('cls', 'mean')
+
+
+def pool_tokens(tokens: torch.Tensor, pool: str) -> torch.Tensor:
+    """Pool tokens [B, N, D] to [B, D]: the first (CLS) token or the mean."""
+    if pool == 'cls':
+        return tokens[:, 0]
+    if pool == 'mean':
+        return tokens.mean(dim=1)
+    raise ValueError(f'unknown pool {pool!r}; choose one of {POOL_MODES}')
+
+
+def check_pool(pool: str) -> str:
+    """Validate a pooling mode at construction time."""
+    if pool not in POOL_MODES:
+        raise ValueError(f'unknown pool {pool!r}; choose one of {POOL_MODES}')
+    return pool
+
+
+def concat_modalities(
+        tokens: Dict[str, torch.Tensor],
+        offset: int = 0) -> Tuple[torch.Tensor, Dict[str, slice]]:
+    """Concatenate per-modality tokens along the token axis.
+
+    Args:
+        tokens (dict[str, Tensor]): Tokens [B, N_m, D] per modality.
+        offset (int): Index of the first modality token in the final sequence
+            (1 when a CLS token will be put in front). Defaults to 0.
+
+    Returns:
+        tuple: tokens [B, ΣN_m, D] and each modality's slice in the final
+        sequence.
+    """
+    slices, start = {}, offset
+    for name, value in tokens.items():
+        if value.dim() != 3:
+            raise ValueError(f'modality {name!r}: expected tokens [B, N, D], '
+                             f'got shape {tuple(value.shape)}')
+        slices[name] = slice(start, start + value.shape[1])
+        start += value.shape[1]
+    return torch.cat(list(tokens.values()), dim=1), slices

@@ -1,0 +1,48 @@
+"""Child registries of mmpretrain's, with scope ``rollingq_mm``.
+
+A config with ``default_scope='rollingq_mm'`` builds both our components and
+mmpretrain's (``LinearClsHead``, ``Accuracy``, ...): a lookup that misses in a child
+falls back to its parent. Every mmpretrain registry has a child here, because the
+runner builds visualizers, loops, log processors, ... through the default scope too.
+"""
+from mmpretrain import registry as mmpretrain_registry
+from mmengine.registry import Registry
+
+__all__ = [
+    'RUNNERS', 'RUNNER_CONSTRUCTORS', 'LOOPS', 'HOOKS', 'LOG_PROCESSORS',
+    'OPTIMIZERS', 'OPTIM_WRAPPERS', 'OPTIM_WRAPPER_CONSTRUCTORS',
+    'PARAM_SCHEDULERS', 'DATASETS', 'DATA_SAMPLERS', 'TRANSFORMS', 'MODELS',
+    'MODEL_WRAPPERS', 'WEIGHT_INITIALIZERS', 'BATCH_AUGMENTS', 'TASK_UTILS',
+    'TOKENIZER', 'METRICS', 'EVALUATORS', 'VISUALIZERS', 'VISBACKENDS'
+]
+
+
+def _child(name: str, location: str = None) -> Registry:
+    parent = getattr(mmpretrain_registry, name)
+    locations = [f'rollingq_mm.{location}'] if location else []
+    return Registry(
+        parent.name, parent=parent, scope='rollingq_mm', locations=locations)
+
+
+RUNNERS = _child('RUNNERS')
+RUNNER_CONSTRUCTORS = _child('RUNNER_CONSTRUCTORS')
+LOOPS = _child('LOOPS')
+HOOKS = _child('HOOKS', 'engine')
+LOG_PROCESSORS = _child('LOG_PROCESSORS')
+OPTIMIZERS = _child('OPTIMIZERS')
+OPTIM_WRAPPERS = _child('OPTIM_WRAPPERS')
+OPTIM_WRAPPER_CONSTRUCTORS = _child('OPTIM_WRAPPER_CONSTRUCTORS')
+PARAM_SCHEDULERS = _child('PARAM_SCHEDULERS')
+DATASETS = _child('DATASETS', 'datasets')
+DATA_SAMPLERS = _child('DATA_SAMPLERS')
+TRANSFORMS = _child('TRANSFORMS', 'datasets')
+MODELS = _child('MODELS', 'models')
+MODEL_WRAPPERS = _child('MODEL_WRAPPERS')
+WEIGHT_INITIALIZERS = _child('WEIGHT_INITIALIZERS')
+BATCH_AUGMENTS = _child('BATCH_AUGMENTS')
+TASK_UTILS = _child('TASK_UTILS')
+TOKENIZER = _child('TOKENIZER')
+METRICS = _child('METRICS', 'evaluation')
+EVALUATORS = _child('EVALUATORS')
+VISUALIZERS = _child('VISUALIZERS')
+VISBACKENDS = _child('VISBACKENDS')

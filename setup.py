@@ -1,0 +1,52 @@
+"""rollingq_mm: RollingQ (ICML 2025) as an OpenMMLab plugin."""
+import os.path as osp
+
+from setuptools import find_packages, setup
+
+
+def read_version() -> str:
+    scope = {}
+    with open(osp.join('rollingq_mm', 'version.py')) as f:
+        exec(f.read(), scope)
+    return scope['__version__']
+
+
+EXTRAS = {
+    # Pure-Python mmcv without compiled ops; leave it out if you have full mmcv.
+    'lite': ['mmcv-lite>=2.0.0'],
+    # Reading wav files for CREMA-D (librosa is optional, only as a fallback).
+    'audio': ['soundfile>=0.12'],
+    'analysis': ['matplotlib>=3.5'],
+    'tests': ['pytest>=7', 'soundfile>=0.12', 'matplotlib>=3.5'],
+}
+EXTRAS['all'] = sorted({req for reqs in EXTRAS.values() for req in reqs})
+
+setup(
+    name='rollingq_mm',
+    version=read_version(),
+    description='RollingQ (ICML 2025): reviving the cooperation dynamics of '
+    'multimodal Transformers, as an OpenMMLab plugin',
+    long_description=open('README.md', encoding='utf-8').read(),
+    long_description_content_type='text/markdown',
+    license='Apache-2.0',
+    packages=find_packages(include=['rollingq_mm', 'rollingq_mm.*']),
+    python_requires='>=3.8',
+    install_requires=[
+        'torch>=2.1',
+        'torchvision',
+        'mmengine>=0.10,<1.0',
+        'mmpretrain>=1.2.0',
+        'timm>=0.9',
+        'numpy',
+        # mmengine imports pkg_resources, which setuptools 82 removed.
+        'setuptools<82',
+    ],
+    extras_require=EXTRAS,
+    include_package_data=True,
+    zip_safe=False,
+    classifiers=[
+        'License :: OSI Approved :: Apache Software License',
+        'Programming Language :: Python :: 3',
+        'Topic :: Scientific/Engineering :: Artificial Intelligence',
+    ],
+)

@@ -1,0 +1,64 @@
+"""Shared by tools/train.py and tools/test.py: config loading and launching."""
+import os
+import os.path as osp
+import sys
+
+import torch
+from mmengine.config import Config, DictAction
+
+# Let `python tools/train.py` import rollingq_mm from a source checkout too.
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def add_common_args(parser):
+    """Arguments that train.py and test.py share (mmpretrain's names)."""
+    parser.add_argument('config', help='config file path')
+    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings in the config, key=value pairs such as '
+        'train_cfg.max_epochs=2 model.neck.num_heads=2')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    return parser
+
+
+def load_config(args) -> Config:
+    """Read the config, apply --cfg-options, set launcher and work_dir."""
+    if not osp.isfile(args.config):
+        raise FileNotFoundError(f'config {args.config!r} does not exist')
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    return cfg
+
+
+def setup_distributed_without_gpu(cfg: Config) -> None:
+    """Run DDP on CPU (gloo) when no GPU is present.
+
+    mmengine's own init calls ``torch.cuda.set_device``, which fails without
+    a GPU; initialising the process group first makes mmengine skip it.
+    """
+    if cfg.launcher == 'none' or torch.cuda.is_available():
+        return
+    if 'LOCAL_RANK' not in os.environ and cfg.launcher == 'pytorch':
+        raise RuntimeError('--launcher pytorch needs torchrun (LOCAL_RANK is '
+                           'unset); use tools/dist_train.sh')
+    import torch.distributed as dist
+    if not dist.is_initialized():
+        dist.init_process_group(backend='gloo')
+    cfg.setdefault('model_wrapper_cfg',
+                   dict(type='MMDistributedDataParallel', device_ids=None))
+    cfg.env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'

@@ -1,0 +1,62 @@
+"""Train a model: ``python tools/train.py CONFIG [--work-dir DIR] [--amp] ...``."""
+import argparse
+import os.path as osp
+
+from _launch import add_common_args, load_config, setup_distributed_without_gpu
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Train a rollingq_mm model')
+    add_common_args(parser)
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
+        help='resume from the given checkpoint, or (no value) from the latest '
+        'checkpoint in the work dir')
+    parser.add_argument(
+        '--amp', action='store_true',
+        help='mixed precision (bf16 where supported) via AmpOptimWrapper')
+    parser.add_argument(
+        '--auto-scale-lr', action='store_true',
+        help='scale the lr by total batch size / auto_scale_lr.base_batch_size')
+    parser.add_argument(
+        '--no-validate', action='store_true',
+        help='do not validate during training')
+    return parser.parse_args()
+
+
+def merge_train_args(cfg, args):
+    if args.amp:
+        wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
+        if wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
+            raise ValueError(f'--amp cannot wrap optim_wrapper type {wrapper}')
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('dtype', 'bfloat16')
+        if cfg.optim_wrapper.dtype == 'float16':
+            cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if args.auto_scale_lr:
+        cfg.auto_scale_lr.enable = True
+    if args.no_validate:
+        cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    if args.resume == 'auto':
+        cfg.resume, cfg.load_from = True, None
+    elif args.resume is not None:
+        if not osp.isfile(args.resume):
+            raise FileNotFoundError(f'--resume {args.resume!r} does not exist')
+        cfg.resume, cfg.load_from = True, args.resume
+    return cfg
+
+
+def main():
+    args = parse_args()
+    cfg = merge_train_args(load_config(args), args)
+    setup_distributed_without_gpu(cfg)
+    from mmengine.runner import Runner
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+
+
+if __name__ == '__main__':
+    main()
