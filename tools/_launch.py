@@ -53,7 +53,10 @@ def setup_distributed_without_gpu(cfg: Config) -> None:
     """
     if cfg.launcher == 'none' or torch.cuda.is_available():
         return
-    if 'LOCAL_RANK' not in os.environ and cfg.launcher == 'pytorch':
+    if cfg.launcher != 'pytorch':
+        raise RuntimeError(f'--launcher {cfg.launcher} needs GPUs; on a CPU '
+                           'machine use tools/dist_train.sh (torchrun)')
+    if 'LOCAL_RANK' not in os.environ:
         raise RuntimeError('--launcher pytorch needs torchrun (LOCAL_RANK is '
                            'unset); use tools/dist_train.sh')
     import torch.distributed as dist

@@ -24,7 +24,9 @@ class RollingQuery(nn.Module):
     State:
         * ``rotation`` (buffer [d, d], persistent): R, identity at start.
         * ``num_rotations`` (buffer, persistent): how many rotations were done.
-        * ``history`` (extra state, persistent): one dict per checked epoch.
+        * ``air_history`` (buffer [E, 3 + 2M], persistent): one row per
+          checked epoch: epoch, AIR, rotated (0/1), c_m..., α_m...; read it
+          as dicts through :attr:`history`.
         * statistics sums (plain attributes, not persistent): E[q], E[k̄_m] and
           cos(q, k̄_m) accumulated while :attr:`collecting` is True.
 
@@ -37,7 +39,9 @@ class RollingQuery(nn.Module):
         self.dim = dim
         self.register_buffer('rotation', torch.eye(dim))
         self.register_buffer('num_rotations', torch.zeros((), dtype=torch.long))
-        self.history: List[dict] = []
+        # A tensor, not extra state: mmengine broadcasts every state_dict entry
+        # as a tensor when it wraps a model for DDP.
+        self.register_buffer('air_history', torch.zeros(0, 0))
         self.modalities: Optional[List[str]] = None
         self.collecting = False
         # A host-side mirror of ``num_rotations > 0``, so that forward needs no
@@ -146,16 +150,43 @@ class RollingQuery(nn.Module):
         self.num_rotations += 1
         self._rotated = True
 
+    # ------------------------------------------------------------ history
+    def append_history(self, epoch: int, air: float, rotated: bool,
+                       cosines: torch.Tensor, weights: torch.Tensor) -> None:
+        """Record one check: the epoch, AIR, whether it rotated, c and α."""
+        row = torch.cat([
+            torch.tensor([float(epoch), float(air), float(rotated)]),
+            cosines.detach().cpu().float(), weights.detach().cpu().float()
+        ]).to(self.air_history.device)
+        if self.air_history.numel() and \
+                self.air_history.shape[1] != row.numel():
+            raise ValueError('the number of modalities changed within a run')
+        self.air_history = torch.cat(
+            [self.air_history.view(-1, row.numel()), row[None]])
+
+    @property
+    def history(self) -> List[dict]:
+        """The checks so far, as dicts: epoch, air, rotated, cos, weights."""
+        if not self.air_history.numel():
+            return []
+        num_modalities = (self.air_history.shape[1] - 3) // 2
+        names = self.modalities or [str(i) for i in range(num_modalities)]
+        records = []
+        for row in self.air_history.tolist():
+            cos, weights = row[3:3 + num_modalities], row[3 + num_modalities:]
+            records.append(
+                dict(epoch=int(row[0]), air=row[1], rotated=bool(row[2]),
+                     cos=dict(zip(names, cos)),
+                     weights=dict(zip(names, weights))))
+        return records
+
     # ------------------------------------------------- checkpoint support
-    def get_extra_state(self) -> dict:
-        return dict(history=list(self.history), modalities=self.modalities)
-
-    def set_extra_state(self, state: dict) -> None:
-        self.history = list(state.get('history', []))
-        self.modalities = state.get('modalities')
-
-    def _load_from_state_dict(self, *args, **kwargs):
-        super()._load_from_state_dict(*args, **kwargs)
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # The history grows during training: take the checkpoint's length.
+        saved = state_dict.get(prefix + 'air_history')
+        if saved is not None:
+            self.air_history = self.air_history.new_zeros(saved.shape)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
         self._rotated = bool(self.num_rotations.item() > 0)
 
     def extra_repr(self) -> str:

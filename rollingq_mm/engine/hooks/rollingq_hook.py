@@ -178,14 +178,8 @@ class RollingQHook(Hook):
             if self.stats == 'pass':
                 sums = self._reduced(query)
             rotated, reason = self._rotate(query, weights, sums)
-        record = dict(
-            epoch=runner.epoch + 1,
-            air=air,
-            cos={m: float(c) for m, c in zip(query.modalities, cosines)},
-            weights={m: float(w) for m, w in zip(query.modalities, weights)},
-            rotated=rotated,
-            num_rotations=int(query.num_rotations))
-        query.history.append(record)
+        query.append_history(runner.epoch + 1, air, rotated, cosines, weights)
+        record = query.history[-1]
 
         prefix = f'rollingq/{name}/' if multiple else 'rollingq/'
         scalars = {f'{prefix}air': air, f'{prefix}rotated': float(rotated),

@@ -50,7 +50,10 @@ class MultimodalClassifier(BaseClassifier):
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         if data_preprocessor is None:
-            data_preprocessor = dict(type='rollingq_mm.MultimodalDataPreprocessor')
+            data_preprocessor = dict(type='MultimodalDataPreprocessor')
+        if isinstance(data_preprocessor, dict):
+            # Built from our registry, so plain names work in any scope.
+            data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(init_cfg=init_cfg, data_preprocessor=data_preprocessor)
         if not encoders:
             raise ValueError('encoders must name at least one modality')

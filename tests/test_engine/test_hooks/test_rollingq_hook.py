@@ -1,0 +1,182 @@
+"""RollingQHook on a tiny model and a minimal runner (no mmengine Runner)."""
+from types import SimpleNamespace
+
+import pytest
+import torch
+from mmengine.logging import MessageHub, MMLogger
+from mmengine.model import BaseModel
+
+from rollingq_mm.engine import RollingQHook
+from rollingq_mm.models import RollingQAttention
+from rollingq_mm.ops import anchor_query, modality_weights
+
+DIM, SLICES = 8, {'audio': slice(1, 4), 'visual': slice(4, 9)}
+
+
+class TinyFusion(BaseModel):
+    """A RollingQAttention over [CLS, audio x3, visual x5] input tokens."""
+
+    def __init__(self, num_layers=1):
+        super().__init__()
+        self.layers = torch.nn.ModuleList(
+            [RollingQAttention(DIM, cls_only=False) for _ in range(num_layers)])
+
+    def forward(self, inputs, data_samples=None, mode='tensor'):
+        x = inputs
+        for layer in self.layers:
+            x, _ = layer(x, SLICES)
+        return x
+
+
+class FakeRunner(SimpleNamespace):
+    pass
+
+
+def _runner(model, batches, epoch=0):
+    logger = MMLogger.get_current_instance()
+    scalars = []
+    visualizer = SimpleNamespace(
+        add_scalars=lambda values, step: scalars.append((step, values)))
+    return FakeRunner(
+        model=model, epoch=epoch, logger=logger, visualizer=visualizer,
+        message_hub=MessageHub.get_instance('rollingq_test'),
+        train_dataloader=[dict(inputs=b) for b in batches], scalars=scalars)
+
+
+def _batches(num=3, seed=0, bias=2.0):
+    gen = torch.Generator().manual_seed(seed)
+    out = []
+    for _ in range(num):
+        x = torch.randn(4, 9, DIM, generator=gen)
+        x[:, SLICES['audio']] += bias  # make the modalities' keys differ
+        out.append(x)
+    return out
+
+
+def _train_epoch(hook, runner):
+    """What the train loop does around the hook (forward only)."""
+    hook.before_train_epoch(runner)
+    with torch.no_grad():
+        for data in runner.train_dataloader:
+            runner.model(**data)
+    hook.after_train_epoch(runner)
+
+
+def _direct_cosines(model, batches, layer=0):
+    """cos(q, k̄_m) per sample, recomputed by hand from the weights."""
+    attn = model.layers[layer]
+    cos = []
+    for x in batches:
+        q = attn.rolling_query(attn.q(x[:, 0]))
+        keys, _ = attn.kv(x).chunk(2, dim=-1)
+        means = torch.stack([keys[:, s].mean(1) for s in SLICES.values()], 1)
+        cos.append(torch.nn.functional.cosine_similarity(q[:, None], means, -1))
+    return torch.cat(cos).detach()
+
+
+@pytest.mark.parametrize('air_from', ['epoch', 'last_batch'])
+def test_air_equals_a_direct_computation(air_from):
+    torch.manual_seed(0)
+    model, batches = TinyFusion().eval(), _batches()
+    runner = _runner(model, batches)
+    hook = RollingQHook(beta=10., air_from=air_from)  # never rotates
+    _train_epoch(hook, runner)
+    cos = _direct_cosines(model, batches)
+    if air_from == 'last_batch':
+        cos = cos[-4:]
+    record = model.layers[0].rolling_query.history[-1]
+    assert record['air'] == pytest.approx((cos[:, 0] - cos[:, 1]).mean().item(),
+                                          abs=1e-5)
+    assert record['cos']['visual'] == pytest.approx(cos[:, 1].mean().item(),
+                                                    abs=1e-5)
+    assert not record['rotated'] and record['epoch'] == 1
+    step, scalars = runner.scalars[-1]
+    assert step == 1 and scalars['rollingq/air'] == pytest.approx(record['air'])
+    assert {'rollingq/cos_audio', 'rollingq/weight_visual',
+            'rollingq/rotated'} <= set(scalars)
+
+
+@pytest.mark.parametrize('stats', ['epoch', 'pass'])
+@pytest.mark.parametrize('method', ['planar', 'svd'])
+def test_rotated_mean_query_is_parallel_to_the_anchor(stats, method):
+    torch.manual_seed(1)
+    model, batches = TinyFusion().eval(), _batches(seed=1)
+    runner = _runner(model, batches)
+    query = model.layers[0].rolling_query
+    with torch.no_grad():
+        q_mean = torch.cat([model.layers[0].q(x[:, 0]) for x in batches]).mean(0)
+        keys = torch.cat([model.layers[0].kv(x).chunk(2, -1)[0] for x in batches])
+    key_means = torch.stack([keys[:, s].mean(1).mean(0) for s in SLICES.values()])
+    sigma = 1.0
+    _train_epoch(RollingQHook(sigma=sigma, stats=stats, method=method), runner)
+    assert int(query.num_rotations) == 1
+    cos = torch.tensor(list(query.history[-1]['cos'].values()))
+    anchor = anchor_query(q_mean, key_means, modality_weights(cos, sigma))
+    rotated_mean = query.rotation.double() @ q_mean.double()
+    similarity = torch.nn.functional.cosine_similarity(rotated_mean, anchor, 0)
+    assert similarity.item() >= 1 - 1e-4
+    assert rotated_mean.norm().item() == pytest.approx(q_mean.norm().item(),
+                                                       rel=1e-5)
+
+
+def test_max_rotations_is_respected():
+    model, batches = TinyFusion().eval(), _batches()
+    runner = _runner(model, batches)
+    hook = RollingQHook(max_rotations=2)
+    for epoch in range(4):
+        runner.epoch = epoch
+        _train_epoch(hook, runner)
+    query = model.layers[0].rolling_query
+    assert int(query.num_rotations) == 2
+    assert [r['rotated'] for r in query.history] == [True, True, False, False]
+
+
+def test_beta_and_interval_gate_the_rotation():
+    model, batches = TinyFusion().eval(), _batches()
+    runner = _runner(model, batches)
+    _train_epoch(RollingQHook(beta=1.99), runner)
+    assert int(model.layers[0].rolling_query.num_rotations) == 0
+    runner.epoch = 0  # epoch 1 of interval 2: not checked at all
+    _train_epoch(RollingQHook(interval=2), runner)
+    assert len(model.layers[0].rolling_query.history) == 1
+
+
+def test_progressive_rotates_one_layer_per_check():
+    model, batches = TinyFusion(num_layers=2).eval(), _batches()
+    runner = _runner(model, batches)
+    hook = RollingQHook(max_rotations=1)
+    _train_epoch(hook, runner)
+    counts = [int(layer.rolling_query.num_rotations) for layer in model.layers]
+    assert counts == [1, 0]
+    runner.epoch = 1
+    _train_epoch(hook, runner)
+    counts = [int(layer.rolling_query.num_rotations) for layer in model.layers]
+    assert counts == [1, 1]
+    assert 'rollingq/layers.1.rolling_query/air' in runner.scalars[-1][1]
+
+
+def test_degenerate_statistics_skip_the_rotation():
+    model = TinyFusion().eval()
+    attn = model.layers[0]
+    with torch.no_grad():
+        attn.kv.bias.zero_()
+    batches = _batches()
+    for x in batches:
+        x[:, SLICES['visual']] = 0.  # zero keys: no direction for the anchor
+    runner = _runner(model, batches)
+    _train_epoch(RollingQHook(), runner)
+    assert int(attn.rolling_query.num_rotations) == 0
+    assert torch.equal(attn.rolling_query.rotation, torch.eye(DIM))
+    assert not attn.rolling_query.history[-1]['rotated']
+
+
+def test_the_hook_needs_a_rolling_query_and_valid_arguments():
+    model = torch.nn.Linear(2, 2)
+    with pytest.raises(RuntimeError, match='no RollingQuery'):
+        RollingQHook().before_train_epoch(_runner(model, []))
+    with pytest.raises(ValueError, match='stats'):
+        RollingQHook(stats='batch')
+    with pytest.raises(ValueError, match='method'):
+        RollingQHook(method='euler')
+    with pytest.raises(ValueError, match='interval'):
+        RollingQHook(interval=0)

@@ -1,0 +1,23 @@
+"""A test-only hook: each rank saves its RollingQuery rotations after the run."""
+import os.path as osp
+
+import torch
+from mmengine.dist import get_rank
+from mmengine.hooks import Hook
+
+from rollingq_mm.engine import RollingQHook
+from rollingq_mm.registry import HOOKS
+
+
+@HOOKS.register_module()
+class DumpRotationHook(Hook):
+
+    def __init__(self, out_dir: str):
+        self.out_dir = out_dir
+
+    def after_run(self, runner) -> None:
+        rotations = {
+            name: query.rotation.clone()
+            for name, query in RollingQHook.find_queries(runner.model)
+        }
+        torch.save(rotations, osp.join(self.out_dir, f'rank{get_rank()}.pt'))

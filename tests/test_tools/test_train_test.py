@@ -1,0 +1,111 @@
+"""tools/train.py, tools/test.py and tools/dist_train.sh on the embedded default."""
+import glob
+import json
+import os
+import os.path as osp
+import socket
+import subprocess
+import sys
+
+import pytest
+import torch
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+MAIN = osp.join(ROOT, 'configs', 'rollingq', 'rollingq_synthetic.py')
+# a smaller embedded default keeps these end-to-end runs to seconds
+SMALL = ['train_dataloader.dataset.num_samples=256',
+         'val_dataloader.dataset.num_samples=128',
+         'test_dataloader.dataset.num_samples=128']
+
+
+def _run(args, **kwargs):
+    result = subprocess.run(args, cwd=ROOT, capture_output=True, text=True,
+                            **kwargs)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout + result.stderr
+
+
+def _train(work_dir, epochs=2, extra=()):
+    return _run([sys.executable, 'tools/train.py', MAIN, '--work-dir',
+                 str(work_dir), '--cfg-options',
+                 f'train_cfg.max_epochs={epochs}', *SMALL, *extra])
+
+
+def _load(path):
+    return torch.load(path, map_location='cpu', weights_only=False)
+
+
+ROTATION = 'neck.layers.0.rolling_query.rotation'
+COUNT = 'neck.layers.0.rolling_query.num_rotations'
+HISTORY = 'neck.layers.0.rolling_query.air_history'
+
+
+@pytest.fixture(scope='module')
+def trained(tmp_path_factory):
+    work_dir = tmp_path_factory.mktemp('main_job')
+    log = _train(work_dir)
+    return work_dir, log
+
+
+def test_train_writes_a_rotated_checkpoint_and_logs_air(trained):
+    work_dir, log = trained
+    state = _load(work_dir / 'epoch_2.pth')['state_dict']
+    assert int(state[COUNT]) == 1
+    assert not torch.allclose(state[ROTATION], torch.eye(64))
+    history = state[HISTORY]  # rows: epoch, AIR, rotated, cos..., weights...
+    assert history[:, 0].tolist() == [1, 2]
+    assert 'RollingQ' in log and 'air:' in log and 'ROTATED' in log
+    scalars = glob.glob(str(work_dir / '*' / 'vis_data' / 'scalars.json'))
+    records = [json.loads(line) for line in open(scalars[0])]
+    assert [r['step'] for r in records if 'rollingq/air' in r] == [1, 2]
+
+
+def test_test_tool_prints_accuracy(trained):
+    work_dir, _ = trained
+    out = work_dir / 'metrics.json'
+    log = _run([sys.executable, 'tools/test.py', MAIN,
+                str(work_dir / 'epoch_2.pth'), '--work-dir', str(work_dir),
+                '--out', str(out), '--cfg-options', *SMALL])
+    assert 'accuracy/top1' in log
+    assert 0 <= json.load(open(out))['accuracy/top1'] <= 100
+
+
+def test_resume_restores_rotation_and_respects_the_cap(trained, tmp_path):
+    work_dir, _ = trained
+    before = _load(work_dir / 'epoch_1.pth')['state_dict']
+    resumed = tmp_path / 'resumed'
+    _run([sys.executable, 'tools/train.py', MAIN, '--work-dir', str(resumed),
+          '--resume', str(work_dir / 'epoch_1.pth'), '--cfg-options',
+          'train_cfg.max_epochs=3', *SMALL])
+    after = _load(resumed / 'epoch_3.pth')['state_dict']
+    assert int(after[COUNT]) == 1  # max_rotations=1: no second rotation
+    assert torch.equal(after[ROTATION], before[ROTATION])
+    history = after[HISTORY]
+    assert history[:, 0].tolist() == [1, 2, 3]
+    assert history[:, 2].tolist() == [1, 0, 0]  # rotated only at epoch 1
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def test_dist_train_two_cpu_ranks_agree_on_the_rotation(tmp_path):
+    config = tmp_path / 'ddp.py'
+    config.write_text(
+        f"_base_ = ['{MAIN}']\n"
+        "custom_imports = dict(imports=['rollingq_mm', "
+        "'tests.test_tools.rank_dump_hook'])\n"
+        "custom_hooks = [dict(type='RollingQHook', max_rotations=2),\n"
+        f"                dict(type='DumpRotationHook', out_dir='{tmp_path}')]\n")
+    env = dict(os.environ, PORT=str(_free_port()), OMP_NUM_THREADS='1')
+    _run(['bash', 'tools/dist_train.sh', str(config), '2', '--work-dir',
+          str(tmp_path / 'work'), '--cfg-options', 'train_cfg.max_epochs=2',
+          *SMALL], env=env, timeout=600)
+    rank0, rank1 = _load(tmp_path / 'rank0.pt'), _load(tmp_path / 'rank1.pt')
+    rotation0 = rank0['neck.layers.0.rolling_query']
+    assert not torch.allclose(rotation0, torch.eye(64))
+    assert torch.equal(rotation0, rank1['neck.layers.0.rolling_query'])
+    state = _load(tmp_path / 'work' / 'epoch_2.pth')['state_dict']
+    assert int(state[COUNT]) == 2
