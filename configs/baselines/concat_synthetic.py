@@ -3,4 +3,4 @@ _base_ = ['./attention_synthetic.py']
 
 model = dict(
     neck=dict(_delete_=True, type='ConcatFusion', pool='cls'),
-    head=dict(in_channels=2 * {{_base_.embed_dims}}))
+    head=dict(in_channels=128))  # 2 modalities x embed_dims 64

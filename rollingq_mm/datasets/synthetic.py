@@ -38,7 +38,7 @@ class SyntheticMultimodal(InMemoryMultimodalDataset):
         audio_shape (tuple): (1, F, T). Defaults to (1, 32, 32).
         visual_shape (tuple): (3, H, W). Defaults to (3, 32, 32).
         audio_snr (float): Audio prototype amplitude. Defaults to 1.0.
-        visual_snr (float): Visual prototype amplitude. Defaults to 0.35.
+        visual_snr (float): Visual prototype amplitude. Defaults to 0.25.
         corrupt_prob (float): Probability that one modality is noise.
             Defaults to 0.3.
         seed (int): Defaults to 0.
@@ -54,7 +54,7 @@ class SyntheticMultimodal(InMemoryMultimodalDataset):
                  audio_shape: Tuple[int, int, int] = (1, 32, 32),
                  visual_shape: Tuple[int, int, int] = (3, 32, 32),
                  audio_snr: float = 1.0,
-                 visual_snr: float = 0.35,
+                 visual_snr: float = 0.25,
                  corrupt_prob: float = 0.3,
                  seed: int = 0,
                  modalities: Sequence[str] = ('audio', 'visual'),

@@ -1,6 +1,8 @@
 # The embedded default: SyntheticMultimodal, generated in memory from a seed.
-# audio [1, 32, 32] (easy, learned first) and visual [3, 32, 32] (harder);
-# 30% of the samples have one modality replaced by noise (metainfo 'corrupted').
+# audio [1, 32, 32] (easy, learned first) and visual [3, 32, 32] (harder).
+# One modality of a sample may be replaced by noise (metainfo 'corrupted'):
+# rarely in training (5%), often at evaluation (30%), so that evaluation shows
+# whether the fusion turns to the clean modality when the favoured one is noise.
 dataset_type = 'SyntheticMultimodal'
 modalities = ['audio', 'visual']
 data_seed = 0  # the task (prototypes) and the draws of every split
@@ -14,7 +16,7 @@ train_dataloader = dict(
     collate_fn=dict(type='default_collate'),
     dataset=dict(
         type=dataset_type, split='train', num_samples=2000, seed=data_seed,
-        modalities=modalities, pipeline=pipeline))
+        corrupt_prob=0.05, modalities=modalities, pipeline=pipeline))
 val_dataloader = dict(
     batch_size=128,
     num_workers=0,
