@@ -2,8 +2,22 @@
 from typing import Dict, Tuple
 
 import torch
+from torch import nn
+
+from rollingq_mm.registry import MODELS
 
 POOL_MODES = ('cls', 'mean')
+
+
+def build_module(cfg: dict) -> nn.Module:
+    """Build a sub-module from our MODELS registry, whatever the default scope.
+
+    Plain names resolve in ``rollingq_mm`` and then mmpretrain, so a parent
+    model built from another project's config (``rollingq_mm.X`` types) still
+    builds its encoders, neck and head.
+    """
+    with MODELS.switch_scope_and_registry('rollingq_mm') as registry:
+        return registry.build(cfg)
 
 
 def pool_tokens(tokens: torch.Tensor, pool: str) -> torch.Tensor:

@@ -9,7 +9,7 @@ from mmpretrain.structures import DataSample
 from torch import nn
 
 from rollingq_mm.registry import MODELS
-from ..utils import check_pool, pool_tokens
+from ..utils import build_module, check_pool, pool_tokens
 
 
 @MODELS.register_module()
@@ -53,15 +53,15 @@ class MultimodalClassifier(BaseClassifier):
             data_preprocessor = dict(type='MultimodalDataPreprocessor')
         if isinstance(data_preprocessor, dict):
             # Built from our registry, so plain names work in any scope.
-            data_preprocessor = MODELS.build(data_preprocessor)
+            data_preprocessor = build_module(data_preprocessor)
         super().__init__(init_cfg=init_cfg, data_preprocessor=data_preprocessor)
         if not encoders:
             raise ValueError('encoders must name at least one modality')
         self.modalities: List[str] = list(encoders)
         self.encoders = nn.ModuleDict(
-            {name: MODELS.build(cfg) for name, cfg in encoders.items()})
-        self.neck = MODELS.build(neck)
-        self.head = MODELS.build(head)
+            {name: build_module(cfg) for name, cfg in encoders.items()})
+        self.neck = build_module(neck)
+        self.head = build_module(head)
         self.probe_pool = check_pool(probe_pool)
         self.fusion_stats = fusion_stats
         self.probe_heads = nn.ModuleDict(self._build_probes(probe_heads))
@@ -74,7 +74,7 @@ class MultimodalClassifier(BaseClassifier):
             if unknown:
                 raise KeyError(f'probe_heads names unknown modalities '
                                f'{sorted(unknown)}; known: {self.modalities}')
-            return {m: MODELS.build(cfg) for m, cfg in probe_heads.items()}
+            return {m: build_module(cfg) for m, cfg in probe_heads.items()}
         probes = {}
         for name, encoder in self.encoders.items():
             if not hasattr(encoder, 'embed_dims'):
@@ -83,7 +83,7 @@ class MultimodalClassifier(BaseClassifier):
                                  'its in_channels')
             cfg = copy.deepcopy(probe_heads)
             cfg['in_channels'] = encoder.embed_dims
-            probes[name] = MODELS.build(cfg)
+            probes[name] = build_module(cfg)
         return probes
 
     # --------------------------------------------------------- features
