@@ -29,6 +29,10 @@ def parse_args():
 
 def merge_train_args(cfg, args):
     if args.amp:
+        import torch
+        if not torch.cuda.is_available():
+            raise SystemExit('--amp needs a GPU: mmengine\'s AmpOptimWrapper '
+                             'does not run on CPU; drop --amp here')
         wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
         if wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
             raise ValueError(f'--amp cannot wrap optim_wrapper type {wrapper}')
