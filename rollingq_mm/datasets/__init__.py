@@ -1,8 +1,11 @@
 from .array_dataset import InMemoryMultimodalDataset, MultimodalArrayDataset
+from .cmu_mosei import CMUMOSEI
+from .cremad import AudioVisualClipDataset, CremaD
+from .kinetics_sounds import KineticsSounds
 from .synthetic import SyntheticMultimodal
-from .transforms import PackMultimodalInputs
+from .transforms import *  # noqa: F401,F403
 
 __all__ = [
-    'InMemoryMultimodalDataset', 'MultimodalArrayDataset',
-    'SyntheticMultimodal', 'PackMultimodalInputs'
+    'InMemoryMultimodalDataset', 'MultimodalArrayDataset', 'CMUMOSEI',
+    'AudioVisualClipDataset', 'CremaD', 'KineticsSounds', 'SyntheticMultimodal'
 ]

@@ -1,0 +1,6 @@
+# CREMA-D, concatenation of the two encoders' CLS tokens (paper: 49.3%).
+_base_ = ['./attention_vit-b16-4l_1xb64_cremad.py']
+
+model = dict(
+    neck=dict(_delete_=True, type='ConcatFusion', pool='cls'),
+    head=dict(in_channels=1536))  # 2 x 768: audio CLS + visual CLS
