@@ -47,10 +47,17 @@ def trained(tmp_path_factory):
     return work_dir, log
 
 
+@pytest.fixture(scope='module')
+def trained_capped(tmp_path_factory):
+    work_dir = tmp_path_factory.mktemp('capped')
+    _train(work_dir, extra=['custom_hooks.0.max_rotations=1'])
+    return work_dir
+
+
 def test_train_writes_a_rotated_checkpoint_and_logs_air(trained):
     work_dir, log = trained
     state = _load(work_dir / 'epoch_2.pth')['state_dict']
-    assert int(state[COUNT]) == 1
+    assert int(state[COUNT]) == 2  # the main job re-anchors every epoch
     assert not torch.allclose(state[ROTATION], torch.eye(64))
     history = state[HISTORY]  # rows: epoch, AIR, rotated, cos..., weights...
     assert history[:, 0].tolist() == [1, 2]
@@ -70,13 +77,14 @@ def test_test_tool_prints_accuracy(trained):
     assert 0 <= json.load(open(out))['accuracy/top1'] <= 100
 
 
-def test_resume_restores_rotation_and_respects_the_cap(trained, tmp_path):
-    work_dir, _ = trained
+def test_resume_restores_rotation_and_respects_the_cap(trained_capped,
+                                                       tmp_path):
+    work_dir = trained_capped
     before = _load(work_dir / 'epoch_1.pth')['state_dict']
     resumed = tmp_path / 'resumed'
     _run([sys.executable, 'tools/train.py', MAIN, '--work-dir', str(resumed),
           '--resume', str(work_dir / 'epoch_1.pth'), '--cfg-options',
-          'train_cfg.max_epochs=3', *SMALL])
+          'train_cfg.max_epochs=3', 'custom_hooks.0.max_rotations=1', *SMALL])
     after = _load(resumed / 'epoch_3.pth')['state_dict']
     assert int(after[COUNT]) == 1  # max_rotations=1: no second rotation
     assert torch.equal(after[ROTATION], before[ROTATION])

@@ -1,4 +1,4 @@
-# The paper's CMU-MOSEI model (RollingQ, ICML 2025, Sec. 5.1): a 4-layer
+# The paper's CMU-MOSEI model (RollingQ, ICML 2025): a 4-layer
 # Transformer encoder per modality on the MulT / MultiBench features, and the
 # same single attention fusion layer as the audio-visual model.
 embed_dims = 768  # the fusion layer's d in the paper; the encoder width is

@@ -1,4 +1,4 @@
-# The paper's audio-visual model (RollingQ, ICML 2025, Sec. 5.1): two 4-layer
+# The paper's audio-visual model (RollingQ, ICML 2025): two 4-layer
 # ViT-B/16 encoders initialised from ImageNet-21k, and one attention fusion
 # layer (d = 768, 1 head, dropout 0.2, no FFN / residual) whose CLS output is
 # classified. Sizes are CREMA-D's; the Kinetics-Sounds configs override the

@@ -1,4 +1,4 @@
-# The paper's schedule (RollingQ, ICML 2025, Sec. 5 / the authors' main.py):
+# The paper's schedule (RollingQ, ICML 2025; the authors' main.py):
 # SGD lr 1e-3, momentum 0.9, weight decay 1e-4, batch 64 (set in the dataset
 # configs), 30 epochs, cosine decay after a 2.5-epoch linear warm-up
 # (transformers' get_cosine_schedule_with_warmup), both stepped per iteration.
