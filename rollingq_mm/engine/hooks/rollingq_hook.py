@@ -148,6 +148,12 @@ class RollingQHook(Hook):
                     f'RollingQ: {name or "model"} saw no batch this epoch; '
                     'skipping its check')
                 continue
+            if not torch.isfinite(self._cosines(sums)).all():
+                runner.logger.warning(
+                    f'RollingQ: {name or "model"} has non-finite statistics '
+                    '(NaN/inf in the fusion\'s queries or keys); skipping its '
+                    'check this epoch')
+                continue
             decisions.append(dict(name=name, query=query, sums=sums))
 
         wanted = [
@@ -196,8 +202,8 @@ class RollingQHook(Hook):
                          for k, v in scalars.items())
         event = (f' -> ROTATED (rotation #{int(query.num_rotations)})'
                  if rotated else reason)
-        runner.logger.info(f'RollingQ {name or ""} epoch {record["epoch"]}: '
-                           f'{text}{event}')
+        log = runner.logger.warning if reason else runner.logger.info
+        log(f'RollingQ {name or ""} epoch {record["epoch"]}: {text}{event}')
 
     def _rotate(self, query: RollingQuery, weights: torch.Tensor,
                 sums: Optional[Dict[str, torch.Tensor]]) -> Tuple[bool, str]:

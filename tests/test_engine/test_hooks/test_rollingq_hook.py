@@ -180,3 +180,13 @@ def test_the_hook_needs_a_rolling_query_and_valid_arguments():
         RollingQHook(method='euler')
     with pytest.raises(ValueError, match='interval'):
         RollingQHook(interval=0)
+
+
+def test_non_finite_statistics_are_skipped_with_a_warning():
+    model, batches = TinyFusion().eval(), _batches()
+    batches[1][0, 0, 0] = float('nan')  # one broken CLS token
+    runner = _runner(model, batches)
+    _train_epoch(RollingQHook(), runner)
+    query = model.layers[0].rolling_query
+    assert int(query.num_rotations) == 0 and query.history == []
+    assert torch.equal(query.rotation, torch.eye(DIM))
