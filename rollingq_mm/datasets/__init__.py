@@ -1,6 +1,7 @@
 from .array_dataset import InMemoryMultimodalDataset, MultimodalArrayDataset
 from .cmu_mosei import CMUMOSEI
-from .cremad import AudioVisualClipDataset, CremaD
+from .clip_dataset import AudioVisualClipDataset
+from .cremad import CremaD
 from .kinetics_sounds import KineticsSounds
 from .synthetic import SyntheticMultimodal
 from .transforms import *  # noqa: F401,F403

@@ -1,7 +1,7 @@
 """Datasets whose modalities are arrays held in memory (or memory-mapped)."""
 import os
 import os.path as osp
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Sequence
 
 import numpy as np
 from mmengine.dataset import BaseDataset

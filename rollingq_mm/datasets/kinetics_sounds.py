@@ -3,7 +3,7 @@ import os.path as osp
 from typing import List, Optional, Sequence, Tuple
 
 from rollingq_mm.registry import DATASETS
-from .cremad import AV_MODALITIES, AudioVisualClipDataset
+from .clip_dataset import AV_MODALITIES, AudioVisualClipDataset
 
 
 def parse_list_line(line: str, where: str,
