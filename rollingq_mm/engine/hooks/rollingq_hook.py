@@ -49,8 +49,10 @@ class RollingQHook(Hook):
         max_batches (int, optional): Cap on batches of the extra pass per
             rank. Defaults to None (the whole loader).
         progressive (bool): With several RollingQueries (multi-layer fusion),
-            rotate at most one per check, the first in model order (its
-            rotation changes what later layers see). Defaults to True.
+            rotate at most one per check (its rotation changes what later
+            layers see): the triggered one rotated least so far, the first
+            in model order among equals, so layers take turns from the first
+            on. Defaults to True.
     """
 
     priority = 'NORMAL'  # before CheckpointHook, so the epoch's checkpoint has R
@@ -162,6 +164,8 @@ class RollingQHook(Hook):
             and self._can_rotate(d['query'])
         ]
         if self.progressive:
+            # the least-rotated layer first, model order among equals
+            wanted = sorted(wanted, key=lambda d: int(d['query'].num_rotations))
             wanted = wanted[:1]
         if wanted and self.stats == 'pass':
             self._statistics_pass(runner, [d['query'] for d in wanted])

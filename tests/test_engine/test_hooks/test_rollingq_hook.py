@@ -155,6 +155,18 @@ def test_progressive_rotates_one_layer_per_check():
     assert 'rollingq/layers.1.rolling_query/air' in runner.scalars[-1][1]
 
 
+def test_progressive_without_a_cap_takes_turns():
+    model, batches = TinyFusion(num_layers=2).eval(), _batches()
+    runner = _runner(model, batches)
+    hook = RollingQHook(max_rotations=None)
+    history = []
+    for epoch in range(4):
+        runner.epoch = epoch
+        _train_epoch(hook, runner)
+        history.append([int(l.rolling_query.num_rotations) for l in model.layers])
+    assert history == [[1, 0], [1, 1], [2, 1], [2, 2]]
+
+
 def test_degenerate_statistics_skip_the_rotation():
     model = TinyFusion().eval()
     attn = model.layers[0]
