@@ -10,3 +10,10 @@ model = dict(
 train_dataloader = dict(dataset=dict(pipeline=pipeline))
 val_dataloader = dict(dataset=dict(pipeline=pipeline))
 test_dataloader = dict(dataset=dict(pipeline=pipeline))
+# one modality, no probes, no attention
+val_evaluator = [
+    dict(type='Accuracy', topk=(1, )),
+    dict(type='SingleLabelMetric', average='macro'),
+    dict(type='GroupedAccuracy'),
+]
+test_evaluator = val_evaluator

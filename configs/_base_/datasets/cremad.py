@@ -75,11 +75,12 @@ val_dataloader = dict(
         test_mode=True))
 test_dataloader = val_dataloader
 
-val_evaluator = [
+# Metrics of every fusion model: top-1, macro-F1 and the detached probes'
+# per-modality accuracy; attention necks add the CLS attention share and AIR.
+fusion_metrics = [
     dict(type='Accuracy', topk=(1, )),
     dict(type='SingleLabelMetric', average='macro'),  # macro-F1
-    # Per-modality (probe) accuracy and attention share / AIR go here once
-    # their metrics are registered (another issue), e.g.
-    # dict(type='ModalityAccuracy'), dict(type='AttentionShare'),
+    dict(type='ModalityAccuracy'),
 ]
+val_evaluator = fusion_metrics + [dict(type='AttentionShare')]
 test_evaluator = val_evaluator

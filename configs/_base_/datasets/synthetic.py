@@ -34,8 +34,14 @@ test_dataloader = dict(
         type=dataset_type, split='test', num_samples=1000, seed=data_seed,
         modalities=modalities, pipeline=pipeline, test_mode=True))
 
-val_evaluator = [
+# Metrics of every fusion model: top-1, macro-F1, the detached probes'
+# per-modality accuracy and accuracy on clean / corrupted samples; attention
+# necks add the CLS attention share (overall and per group) and AIR.
+fusion_metrics = [
     dict(type='Accuracy', topk=(1, )),
     dict(type='SingleLabelMetric', average='macro'),  # macro-F1
+    dict(type='ModalityAccuracy'),
+    dict(type='GroupedAccuracy'),
 ]
+val_evaluator = fusion_metrics + [dict(type='AttentionShare')]
 test_evaluator = val_evaluator

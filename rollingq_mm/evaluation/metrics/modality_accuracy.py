@@ -1,0 +1,43 @@
+"""ModalityAccuracy: the top-1 accuracy of each per-modality probe head."""
+from collections import defaultdict
+from typing import Dict, List, Sequence
+
+from mmengine.evaluator import BaseMetric
+
+from rollingq_mm.registry import METRICS
+
+
+@METRICS.register_module()
+class ModalityAccuracy(BaseMetric):
+    """Top-1 accuracy (%) of each detached probe: ``modality_accuracy/<m>``.
+
+    Reads ``probe_scores`` {modality: [K]} that :class:`MultimodalClassifier`
+    stores when it has ``probe_heads`` — the paper's unimodal accuracy.
+
+    Args:
+        collect_device (str): 'cpu' or 'gpu'. Defaults to 'cpu'.
+        prefix (str, optional): Metric name prefix. Defaults to None.
+    """
+
+    def process(self, data_batch, data_samples: Sequence[dict]) -> None:
+        for sample in data_samples:
+            if 'probe_scores' not in sample:
+                raise KeyError(
+                    'ModalityAccuracy: the predictions have no probe_scores; '
+                    'give the model probe_heads or drop ModalityAccuracy from '
+                    'the evaluator')
+            label = int(sample['gt_label'].reshape(-1)[0])
+            self.results.append({
+                name: float(int(score.argmax()) == label)
+                for name, score in sample['probe_scores'].items()
+            })
+
+    def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
+        correct = defaultdict(list)
+        for result in results:
+            for name, hit in result.items():
+                correct[name].append(hit)
+        return {
+            f'modality_accuracy/{name}': 100 * sum(hits) / len(hits)
+            for name, hits in correct.items()
+        }
