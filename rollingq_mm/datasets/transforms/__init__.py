@@ -1,12 +1,12 @@
+from .audio import LoadAudioSpectrogram
+from .corruption import CorruptModality, sample_noise_level
 from .formatting import PackMultimodalInputs
+from .frame_transforms import FrameTransforms
+from .frames import LoadFrames
+from .spectrogram_npy import LoadSpectrogramNpy
 
-__all__ = ['PackMultimodalInputs']
-from .audio import LoadAudioSpectrogram  # noqa: E402
-from .frame_transforms import FrameTransforms  # noqa: E402
-from .frames import LoadFrames  # noqa: E402
-from .spectrogram_npy import LoadSpectrogramNpy  # noqa: E402
-
-__all__ += [
-    'LoadAudioSpectrogram', 'FrameTransforms', 'LoadFrames',
+__all__ = [
+    'LoadAudioSpectrogram', 'CorruptModality', 'sample_noise_level',
+    'PackMultimodalInputs', 'FrameTransforms', 'LoadFrames',
     'LoadSpectrogramNpy'
 ]

@@ -1,0 +1,86 @@
+"""The analysis tools end to end on a tiny checkpoint of the embedded default."""
+import importlib.util
+import json
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CONFIG = osp.join(ROOT, 'configs', 'rollingq', 'rollingq_synthetic.py')
+SMALL = ['train_dataloader.dataset.num_samples=128',
+         'val_dataloader.dataset.num_samples=64',
+         'test_dataloader.dataset.num_samples=64']
+
+
+def _tool(name):
+    path = osp.join(ROOT, 'tools', 'analysis_tools', f'{name}.py')
+    sys.path.insert(0, osp.dirname(path))
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope='module')
+def run(tmp_path_factory):
+    work_dir = tmp_path_factory.mktemp('tiny')
+    result = subprocess.run(
+        [sys.executable, 'tools/train.py', CONFIG, '--work-dir', str(work_dir),
+         '--cfg-options', 'train_cfg.max_epochs=2', *SMALL],
+        cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return work_dir
+
+
+def test_noise_robustness(run, tmp_path):
+    rows = _tool('noise_robustness').main([
+        CONFIG, str(run / 'epoch_2.pth'), '--modality', 'audio', '--levels',
+        '0', '1', '--out-dir', str(tmp_path), '--cfg-options', *SMALL])
+    assert [r['level'] for r in rows] == [0, 1]
+    assert set(rows[0]) == {'level', 'accuracy', 'share_audio', 'share_visual'}
+    for suffix in ('csv', 'json', 'png'):
+        assert (tmp_path / f'noise_robustness_audio.{suffix}').stat().st_size
+    saved = json.loads((tmp_path / 'noise_robustness_audio.json').read_text())
+    assert saved['rows'] == rows
+    with pytest.raises(ValueError, match='not one of'):
+        _tool('noise_robustness').main([CONFIG, str(run / 'epoch_2.pth'),
+                                        '--modality', 'text'])
+
+
+def test_dynamic_adaptability(run, tmp_path):
+    result = _tool('dynamic_adaptability').main([
+        CONFIG, str(run / 'epoch_2.pth'), '--out-dir', str(tmp_path),
+        '--cfg-options', *SMALL])
+    assert set(result['modalities']) == {'audio', 'visual'}
+    for row in result['modalities'].values():
+        assert -1 <= row['pearson'] <= 1
+        assert 0 < row['share_clean'] < 1 and 0 < row['share_corrupted'] < 1
+    assert (tmp_path / 'dynamic_adaptability.json').exists()
+
+
+def test_analyse_recovers_a_known_correlation():
+    import numpy as np
+    from rollingq_mm.datasets.transforms import sample_noise_level
+    tool = _tool('dynamic_adaptability')
+    index = np.arange(50)
+    quality = np.array([1 - sample_noise_level(0, i, 'audio', 1.0) for i in index])
+    share = np.stack([0.2 + 0.5 * quality, np.full(50, 0.3)], axis=1)
+    share[0, 1] = 0.31  # not constant, so a correlation exists
+    out = dict(sample_idx=index, pred=index % 2, label=index % 2, share=share,
+               modalities=['audio', 'visual'])
+    result = tool.analyse(out, max_level=1.0, seed=0)
+    assert result['modalities']['audio']['pearson'] == pytest.approx(1.0)
+    assert result['accuracy'] == 100.0
+
+
+def test_plot_dynamics(run, tmp_path):
+    out = _tool('plot_dynamics').main([str(run), '--out',
+                                       str(tmp_path / 'dyn.png')])
+    assert osp.getsize(out) > 1000
+    epochs = _tool('plot_dynamics').read_epochs(str(run))
+    assert list(epochs) == [1, 2]
+    assert 'rollingq/air' in epochs[1] and 'accuracy/top1' in epochs[1]
+    with pytest.raises(FileNotFoundError, match='scalars.json'):
+        _tool('plot_dynamics').main([str(tmp_path)])
