@@ -47,8 +47,11 @@ def plot(epochs: dict, path: str) -> None:
     import matplotlib.pyplot as plt
     keys = set().union(*epochs.values()) if epochs else set()
     panels = [
+        # rollingq/*: training statistics of the hook; air and
+        # query_key_cos/*: the validation set (AttentionShare)
         ('AIR and cos(q, k̄_m)', sorted(
-            k for k in keys if k == 'rollingq/air' or '/cos_' in k)),
+            k for k in keys if k in ('rollingq/air', 'air') or '/cos_' in k
+            or k.startswith('query_key_cos/'))),
         ('CLS attention share', sorted(
             k for k in keys
             if k.startswith('attention_share/') and k.count('/') == 1)),
