@@ -48,6 +48,7 @@ class RollingQuery(nn.Module):
         # device sync and an unrotated query is returned bit for bit.
         self._rotated = False
         self._stats: Dict[str, torch.Tensor] = {}
+        self._counts: Dict[str, int] = {}
 
     # ------------------------------------------------------------ forward
     def forward(self, q_cls: torch.Tensor) -> torch.Tensor:
@@ -90,23 +91,24 @@ class RollingQuery(nn.Module):
         key_means = modality_key_means(keys, token_slices)  # [B, M, d]
         q_cls = q_cls.float()
         cos = query_key_cosines(q_cls, key_means)  # [B, M]
-        count = q_cls.new_tensor(float(q_cls.shape[0]))
         batch = dict(
-            query_sum=q_cls.sum(0),
-            key_sum=key_means.sum(0),
-            cos_sum=cos.sum(0),
-            count=count)
+            query_sum=q_cls.sum(0), key_sum=key_means.sum(0), cos_sum=cos.sum(0))
         for key, value in batch.items():
             total = self._stats.get(key)
             self._stats[key] = value if total is None else total + value
+        # Counts stay on the host: a tensor made from a Python number would
+        # be a blocking host-to-device copy in every training step.
+        self._counts['count'] = self._counts.get('count', 0) + q_cls.shape[0]
         self._stats['last_cos_sum'] = batch['cos_sum']
-        self._stats['last_count'] = count
+        self._counts['last_count'] = q_cls.shape[0]
 
     def reset_statistics(self, keep_last_batch: bool = False) -> None:
         """Clear the sums (optionally keeping the last batch's cosines)."""
-        last = {k: self._stats[k] for k in ('last_cos_sum', 'last_count')
-                if keep_last_batch and k in self._stats}
-        self._stats = last
+        keep = keep_last_batch and 'last_cos_sum' in self._stats
+        self._stats = {'last_cos_sum': self._stats['last_cos_sum']} if keep \
+            else {}
+        self._counts = {'last_count': self._counts['last_count']} if keep \
+            else {}
 
     def statistics(self) -> Optional[Dict[str, torch.Tensor]]:
         """The per-rank sums (see ``STAT_KEYS``), or None if nothing was seen.
@@ -127,11 +129,15 @@ class RollingQuery(nn.Module):
             count=(),
             last_cos_sum=(num_modalities, ),
             last_count=())
-        return {
-            key: self._stats[key].clone() if key in self._stats else
-            ref.new_zeros(shapes[key])
-            for key in STAT_KEYS
-        }
+        out = {}
+        for key in STAT_KEYS:
+            if key in self._counts:
+                out[key] = ref.new_tensor(float(self._counts[key]))
+            elif key in self._stats:
+                out[key] = self._stats[key].clone()
+            else:
+                out[key] = ref.new_zeros(shapes[key])
+        return out
 
     # ----------------------------------------------------------- rotation
     @torch.no_grad()
