@@ -114,10 +114,11 @@ class MultimodalClassifier(BaseClassifier):
         fused, _ = self.neck(self.encode(inputs))
         return fused
 
-    def _probe_logits(self, tokens: Dict[str, torch.Tensor]) -> dict:
+    def _probe_features(self, tokens: Dict[str, torch.Tensor]) -> dict:
+        """Each probed modality's pooled tokens, detached: {m: [B, D_m]}."""
         return {
-            name: head((pool_tokens(tokens[name].detach(), self.probe_pool), ))
-            for name, head in self.probe_heads.items()
+            name: pool_tokens(tokens[name].detach(), self.probe_pool)
+            for name in self.probe_heads
         }
 
     # ----------------------------------------------------------- modes
@@ -144,9 +145,8 @@ class MultimodalClassifier(BaseClassifier):
         tokens = self.encode(inputs)
         fused, _ = self.neck(tokens)
         losses = self.head.loss((fused, ), data_samples)
-        for name, head in self.probe_heads.items():
-            pooled = pool_tokens(tokens[name].detach(), self.probe_pool)
-            probe = head.loss((pooled, ), data_samples)
+        for name, pooled in self._probe_features(tokens).items():
+            probe = self.probe_heads[name].loss((pooled, ), data_samples)
             losses[f'loss_probe_{name}'] = probe['loss']
         return losses
 
@@ -165,8 +165,8 @@ class MultimodalClassifier(BaseClassifier):
         fused, stats = self.neck(tokens, return_stats=self.fusion_stats)
         samples = self.head.predict((fused, ), data_samples)
         probe_scores = {
-            name: F.softmax(logits.float(), dim=-1)
-            for name, logits in self._probe_logits(tokens).items()
+            name: F.softmax(self.probe_heads[name]((pooled, )).float(), dim=-1)
+            for name, pooled in self._probe_features(tokens).items()
         }
         for index, sample in enumerate(samples):
             sample.set_metainfo(dict(modalities=self.modalities))
