@@ -2,8 +2,11 @@
 _base_ = ['./attention_synthetic.py']
 
 model = dict(
-    neck=dict(_delete_=True, type='SumFusion',
-              embed_dims={{_base_.embed_dims}}, pool='cls'))
+    neck=dict(
+        _delete_=True,
+        type='SumFusion',
+        embed_dims={{_base_.embed_dims}},
+        pool='cls'))
 
 # no attention: no AttentionShare
 val_evaluator = {{_base_.fusion_metrics}}

@@ -1,4 +1,4 @@
-"""Base of audio-visual clip datasets: an audio file and a frame folder per clip."""
+"""Base of audio-visual clip datasets: an audio file and frames per clip."""
 import os.path as osp
 from typing import List, Optional, Sequence, Tuple
 
@@ -75,8 +75,9 @@ class AudioVisualClipDataset(BaseDataset):
         """The data info of one clip, or None and what is missing."""
         info = dict(clip_id=clip_id, gt_label=label)
         if 'audio' in self.modalities:
-            path = osp.join(self._under_root(self.audio_prefix),
-                            clip_id + self.audio_suffix)
+            path = osp.join(
+                self._under_root(self.audio_prefix),
+                clip_id + self.audio_suffix)
             if not osp.isfile(path):
                 kind = ('spectrogram'
                         if self.audio_suffix == '.npy' else 'audio')

@@ -75,8 +75,11 @@ class CMUMOSEI(InMemoryMultimodalDataset):
         self.exclude_zero = exclude_zero
         if metainfo is None:
             metainfo = dict(classes=LABEL_RULES[label_rule][0])
-        super().__init__(modalities=modalities, ann_file=ann_file,
-                         metainfo=metainfo, **kwargs)
+        super().__init__(
+            modalities=modalities,
+            ann_file=ann_file,
+            metainfo=metainfo,
+            **kwargs)
 
     def _read_split(self) -> dict:
         path = self.ann_file
@@ -164,7 +167,7 @@ class CMUMOSEI(InMemoryMultimodalDataset):
             scores, ids = scores[keep], [ids[i] for i in keep]
         labels = LABEL_RULES[self.label_rule][1](scores).astype(np.int64)
         MMLogger.get_current_instance().info(
-            f'CMUMOSEI {self.split}: {len(labels)} samples, '
-            + ', '.join(f'{n} {tuple(a.shape[1:])}' for n, a in arrays.items())
-            + f', {labels.mean():.1%} label 1 ({self.label_rule})')
+            f'CMUMOSEI {self.split}: {len(labels)} samples, ' +
+            ', '.join(f'{n} {tuple(a.shape[1:])}' for n, a in arrays.items()) +
+            f', {labels.mean():.1%} label 1 ({self.label_rule})')
         return arrays, labels, dict(clip_id=ids)

@@ -2,7 +2,6 @@
 import csv
 from typing import List, Optional, Sequence, Tuple
 
-
 from rollingq_mm.registry import DATASETS
 from .clip_dataset import AV_MODALITIES, AudioVisualClipDataset
 

@@ -25,9 +25,9 @@ def parse_list_line(line: str, where: str,
     try:
         label = int(fields[-1])
     except ValueError:
-        raise ValueError(f'{where}: the last field {fields[-1]!r} is not an '
-                         'integer label; lines are "<id> ... <label>"'
-                         ) from None
+        raise ValueError(
+            f'{where}: the last field {fields[-1]!r} is not an '
+            'integer label; lines are "<id> ... <label>"') from None
     if not 0 <= label < num_classes:
         raise ValueError(f'{where}: label {label} of clip {fields[0]!r} is '
                          f'outside [0, {num_classes}); check num_classes and '

@@ -35,9 +35,9 @@ class MultimodalDataPreprocessor(BaseDataPreprocessor):
             std = torch.as_tensor(stats['std'], dtype=torch.float32)
             if (std <= 0).any():
                 raise ValueError(f'normalize[{name!r}].std must be > 0')
-            self.register_buffer(f'{name}_mean',
-                                 torch.as_tensor(stats['mean'],
-                                                 dtype=torch.float32), False)
+            self.register_buffer(
+                f'{name}_mean',
+                torch.as_tensor(stats['mean'], dtype=torch.float32), False)
             self.register_buffer(f'{name}_std', std, False)
             self.normalized.append(name)
 
@@ -46,8 +46,9 @@ class MultimodalDataPreprocessor(BaseDataPreprocessor):
         """Accept a collated dict or a list of per-sample dicts."""
         if isinstance(inputs, dict):
             return {
-                name: torch.stack(list(value)) if isinstance(
-                    value, Sequence) else value
+                name:
+                torch.stack(list(value))
+                if isinstance(value, Sequence) else value
                 for name, value in inputs.items()
             }
         if isinstance(inputs, Sequence) and inputs and isinstance(
@@ -56,16 +57,18 @@ class MultimodalDataPreprocessor(BaseDataPreprocessor):
                 name: torch.stack([sample[name] for sample in inputs])
                 for name in inputs[0]
             }
-        raise TypeError('inputs must be a dict {modality: Tensor} or a list of '
-                        f'such dicts, got {type(inputs).__name__}; end the '
-                        'pipeline with PackMultimodalInputs')
+        raise TypeError(
+            'inputs must be a dict {modality: Tensor} or a list of '
+            f'such dicts, got {type(inputs).__name__}; end the '
+            'pipeline with PackMultimodalInputs')
 
     def _normalize(self, name: str, x: torch.Tensor) -> torch.Tensor:
         mean, std = getattr(self, f'{name}_mean'), getattr(self, f'{name}_std')
         if x.dim() < 2 or x.shape[1] != mean.numel():
-            raise ValueError(f'modality {name!r}: normalize has {mean.numel()} '
-                             f'channel(s) but the input has shape '
-                             f'{tuple(x.shape)} (channels on axis 1)')
+            raise ValueError(
+                f'modality {name!r}: normalize has {mean.numel()} '
+                f'channel(s) but the input has shape '
+                f'{tuple(x.shape)} (channels on axis 1)')
         shape = (1, -1) + (1, ) * (x.dim() - 2)
         return (x - mean.view(shape)) / std.view(shape)
 

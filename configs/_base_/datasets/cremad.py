@@ -17,7 +17,10 @@ data_preprocessor = dict(
 # log(|X| + 1e-7). It reads the .npy that prepare_cremad.py wrote with the
 # same function when the dataset has spec_prefix, else the wav.
 load_audio = dict(
-    type='LoadAudioSpectrogram', sample_rate=22050, duration=3.0, n_fft=512,
+    type='LoadAudioSpectrogram',
+    sample_rate=22050,
+    duration=3.0,
+    n_fft=512,
     hop_length=353)
 train_pipeline = [
     load_audio,
@@ -37,8 +40,9 @@ test_pipeline = [
     # deterministic: the centre frame of each segment
     dict(type='LoadFrames', num_frames=num_frames, test_mode=True),
     # the reference code resizes test frames to 224 x 224 (no crop)
-    dict(type='FrameTransforms',
-         transforms=[dict(type='Resize', scale=(224, 224))]),
+    dict(
+        type='FrameTransforms',
+        transforms=[dict(type='Resize', scale=(224, 224))]),
     dict(type='PackMultimodalInputs', modalities=modalities),
 ]
 

@@ -34,8 +34,9 @@ test_pipeline = [
     # deterministic: the centre frame of each segment
     dict(type='LoadFrames', num_frames=num_frames, test_mode=True),
     # the reference code resizes test frames to 224 x 224 (no crop)
-    dict(type='FrameTransforms',
-         transforms=[dict(type='Resize', scale=(224, 224))]),
+    dict(
+        type='FrameTransforms',
+        transforms=[dict(type='Resize', scale=(224, 224))]),
     dict(type='PackMultimodalInputs', modalities=modalities),
 ]
 

@@ -21,8 +21,12 @@ train_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
     dataset=dict(
-        type=dataset_type, data_root=data_root, ann_file=ann_file,
-        split='train', modalities=modalities, label_rule=label_rule,
+        type=dataset_type,
+        data_root=data_root,
+        ann_file=ann_file,
+        split='train',
+        modalities=modalities,
+        label_rule=label_rule,
         pipeline=pipeline))
 # MOSEI has a real validation split: model selection uses 'valid' only.
 val_dataloader = dict(
@@ -31,18 +35,28 @@ val_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False),
     collate_fn=dict(type='default_collate'),
     dataset=dict(
-        type=dataset_type, data_root=data_root, ann_file=ann_file,
-        split='valid', modalities=modalities, label_rule=label_rule,
-        pipeline=pipeline, test_mode=True))
+        type=dataset_type,
+        data_root=data_root,
+        ann_file=ann_file,
+        split='valid',
+        modalities=modalities,
+        label_rule=label_rule,
+        pipeline=pipeline,
+        test_mode=True))
 test_dataloader = dict(
     batch_size=64,
     num_workers=0,
     sampler=dict(type='DefaultSampler', shuffle=False),
     collate_fn=dict(type='default_collate'),
     dataset=dict(
-        type=dataset_type, data_root=data_root, ann_file=ann_file,
-        split='test', modalities=modalities, label_rule=label_rule,
-        pipeline=pipeline, test_mode=True))
+        type=dataset_type,
+        data_root=data_root,
+        ann_file=ann_file,
+        split='test',
+        modalities=modalities,
+        label_rule=label_rule,
+        pipeline=pipeline,
+        test_mode=True))
 
 # Metrics of every fusion model: top-1, macro-F1 and the detached probes'
 # per-modality accuracy; attention necks add the CLS attention share and AIR.

@@ -101,7 +101,9 @@ def fit_length(wave: np.ndarray, num_samples: int) -> np.ndarray:
     return np.tile(wave, repeats)[:num_samples]
 
 
-def log_spectrogram(wave: np.ndarray, n_fft: int, hop_length: int,
+def log_spectrogram(wave: np.ndarray,
+                    n_fft: int,
+                    hop_length: int,
                     eps: float = 1e-7) -> np.ndarray:
     """log(|STFT| + eps), as librosa.stft (>= 0.10) defaults compute it.
 
@@ -116,15 +118,19 @@ def log_spectrogram(wave: np.ndarray, n_fft: int, hop_length: int,
     """
     stft = torch.stft(
         torch.from_numpy(np.ascontiguousarray(wave, dtype=np.float32)),
-        n_fft=n_fft, hop_length=hop_length,
-        window=torch.hann_window(n_fft), center=True,
+        n_fft=n_fft,
+        hop_length=hop_length,
+        window=torch.hann_window(n_fft),
+        center=True,
         pad_mode='constant',  # librosa >= 0.10 pads centred frames with 0
         return_complex=True)
     return torch.log(stft.abs() + eps).numpy()
 
 
-def wav_to_spectrogram(path: str, sample_rate: int = 22050,
-                       duration: float = 3.0, n_fft: int = 512,
+def wav_to_spectrogram(path: str,
+                       sample_rate: int = 22050,
+                       duration: float = 3.0,
+                       n_fft: int = 512,
                        hop_length: int = 353) -> np.ndarray:
     """The paper's CREMA-D spectrogram of one file: float32 [257, 188].
 
@@ -138,8 +144,8 @@ def wav_to_spectrogram(path: str, sample_rate: int = 22050,
     Returns:
         np.ndarray: float32 [n_fft // 2 + 1, 1 + samples // hop_length].
     """
-    wave = fit_length(read_wav(path, sample_rate),
-                      int(round(sample_rate * duration)))
+    wave = fit_length(
+        read_wav(path, sample_rate), int(round(sample_rate * duration)))
     return log_spectrogram(np.clip(wave, -1., 1.), n_fft, hop_length)
 
 

@@ -21,7 +21,9 @@ def mel_scale(freq: torch.Tensor) -> torch.Tensor:
     return 1127.0 * torch.log1p(freq / 700.0)
 
 
-def mel_filterbank(num_bins: int, padded_window: int, sample_rate: int,
+def mel_filterbank(num_bins: int,
+                   padded_window: int,
+                   sample_rate: int,
                    low_freq: float = 20.0,
                    high_freq: float = 0.0) -> torch.Tensor:
     """Triangular filters on the mel scale.
@@ -46,11 +48,12 @@ def mel_filterbank(num_bins: int, padded_window: int, sample_rate: int,
     edges = torch.linspace(
         mel_scale(torch.tensor(low_freq, dtype=torch.float64)).item(),
         mel_scale(torch.tensor(high_freq, dtype=torch.float64)).item(),
-        num_bins + 2, dtype=torch.float64)
-    left, center, right = (edges[:-2, None], edges[1:-1, None],
-                           edges[2:, None])
-    bin_freqs = torch.arange(padded_window // 2,
-                             dtype=torch.float64) * sample_rate / padded_window
+        num_bins + 2,
+        dtype=torch.float64)
+    left, center, right = (edges[:-2, None], edges[1:-1, None], edges[2:,
+                                                                      None])
+    bin_freqs = torch.arange(
+        padded_window // 2, dtype=torch.float64) * sample_rate / padded_window
     mel = mel_scale(bin_freqs)[None]
     rising = (mel - left) / (center - left)
     falling = (right - mel) / (right - center)
@@ -113,7 +116,8 @@ def pad_or_crop(features: np.ndarray, num_frames: int) -> np.ndarray:
     return np.concatenate([features, pad])
 
 
-def wave_to_fbank(wave: np.ndarray, sample_rate: int = 16000,
+def wave_to_fbank(wave: np.ndarray,
+                  sample_rate: int = 16000,
                   num_mel_bins: int = 128,
                   num_frames: int = 1024) -> np.ndarray:
     """Kinetics-Sounds audio feature: mean-removed wave -> fbank [1024, 128].

@@ -32,9 +32,9 @@ def load_npy(path: str,
     try:
         array = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as err:
-        raise ValueError(f'cannot read {path!r} as a .npy array ({err}); '
-                         f'the file is corrupt: {hint} with --overwrite'
-                         ) from err
+        raise ValueError(
+            f'cannot read {path!r} as a .npy array ({err}); '
+            f'the file is corrupt: {hint} with --overwrite') from err
     if array.ndim == 3 and array.shape[0] == 1:
         array = array[0]
     if array.ndim != 2 or (expected_shape is not None
