@@ -1,12 +1,12 @@
 """Multi-head attention whose CLS query is rotated by a RollingQuery."""
-from typing import Dict, Optional, Tuple
+from typing import Dict, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from rollingq_mm.ops import modality_key_means, query_key_cosines
 from rollingq_mm.registry import MODELS
+from .records import AttentionRecord
 from .rollingq import RollingQuery
 
 
@@ -68,22 +68,19 @@ class RollingQAttention(nn.Module):
     def forward(
         self,
         x: torch.Tensor,
-        token_slices: Optional[Dict[str, slice]] = None,
-        return_stats: bool = False,
-    ) -> Tuple[torch.Tensor, Optional[Dict[str, torch.Tensor]]]:
+        token_slices: Dict[str, slice],
+    ) -> Tuple[torch.Tensor, AttentionRecord]:
         """Attend; token 0 is the CLS token whose query is rotated.
 
         Args:
             x (Tensor): Tokens [B, N, D], CLS first.
-            token_slices (dict[str, slice], optional): Token range of each
-                modality in ``x``; needed for statistics and ``return_stats``.
-            return_stats (bool): Also return the CLS attention share per
-                modality and cos(q, k̄_m). Defaults to False.
+            token_slices (dict[str, slice]): Token range of each modality in
+                ``x`` (for the record's per-modality statistics).
 
         Returns:
-            tuple: ``out`` [B, 1, D] if ``cls_only`` else [B, N, D], and a dict
-            with ``attention_share`` [B, M] and ``query_key_cos`` [B, M]
-            (or None unless ``return_stats``).
+            tuple: ``out`` [B, 1, D] if ``cls_only`` else [B, N, D], and the
+            :class:`AttentionRecord` of the rotated CLS queries and the keys
+            (its statistics are computed only if someone reads them).
         """
         keys, values = self.kv(x).chunk(2, dim=-1)  # [B, N, D] each
         if self.cls_only:
@@ -94,8 +91,6 @@ class RollingQAttention(nn.Module):
             q_cls, q_rest = queries[:, 0], queries[:, 1:]
         if self.rolling_query is not None:
             q_cls = self.rolling_query(q_cls)
-            if token_slices is not None:
-                self.rolling_query.accumulate(q_cls, keys, token_slices)
         queries = q_cls.unsqueeze(1)
         if q_rest is not None:
             queries = torch.cat([queries, q_rest], dim=1)
@@ -106,13 +101,7 @@ class RollingQAttention(nn.Module):
         batch, length = out.shape[0], out.shape[2]
         out = out.transpose(1, 2).reshape(batch, length, self.embed_dims)
         out = self.proj_drop(self.proj(out))
-
-        stats = None
-        if return_stats:
-            if token_slices is None:
-                raise ValueError('return_stats=True needs token_slices')
-            stats = self.cls_statistics(q_cls, keys, token_slices)
-        return out, stats
+        return out, AttentionRecord(q_cls, keys, token_slices, self.num_heads)
 
     def _attend(self, q: torch.Tensor, k: torch.Tensor,
                 v: torch.Tensor) -> torch.Tensor:
@@ -123,30 +112,3 @@ class RollingQAttention(nn.Module):
         weights = (q * self.head_dims**-0.5) @ k.transpose(-2, -1)
         weights = F.dropout(weights.softmax(dim=-1), dropout, self.training)
         return weights @ v
-
-    @torch.no_grad()
-    def cls_statistics(self, q_cls: torch.Tensor, keys: torch.Tensor,
-                       token_slices: Dict[str, slice]) -> Dict[str, torch.Tensor]:
-        """CLS attention share and query-key cosine per modality.
-
-        Args:
-            q_cls (Tensor): Rotated CLS queries [B, D].
-            keys (Tensor): Keys [B, N, D].
-            token_slices (dict[str, slice]): Token range of each modality.
-
-        Returns:
-            dict: ``attention_share`` [B, M] (softmax weight of the modality's
-            tokens, averaged over heads; the CLS token's own share is left
-            out, so rows sum to ≤ 1) and ``query_key_cos`` [B, M].
-        """
-        q_heads = self._split_heads(q_cls.unsqueeze(1)).float()  # [B,H,1,Dh]
-        k_heads = self._split_heads(keys).float()  # [B, H, N, Dh]
-        logits = q_heads @ k_heads.transpose(-2, -1) * self.head_dims**-0.5
-        weights = logits.softmax(dim=-1).mean(dim=1)[:, 0]  # [B, N]
-        share = torch.stack(
-            [weights[:, span].sum(dim=-1) for span in token_slices.values()],
-            dim=-1)
-        key_means = modality_key_means(keys, token_slices)
-        return dict(
-            attention_share=share,
-            query_key_cos=query_key_cosines(q_cls.float(), key_means))

@@ -1,13 +1,13 @@
 """RollingQ math in pure torch (no OpenMMLab import).
 
-Notation follows the paper (Ni et al., ICML 2025) and ``DESIGN.md`` §1:
+Notation follows the paper (Ni et al., ICML 2025, arXiv 2506.11465, §3):
 
-* ``q``: the CLS query after W_Q (and after the rotation already in force), [d].
+* ``q``: the CLS query after W_Q (and the rotation already in force), [d].
 * ``k̄_m``: the mean over modality m's tokens of the keys, per sample, [d].
 * ``c_m = E[cos(q, k̄_m)]``: the per-modality cosine; AIR = c_a - c_v for two
   modalities, and the imbalance of m is ``c_m - mean(c)`` for any number.
-* ``α = softmax(-2σ·c)``: anchor weights (equal to ½(1 + tanh(-σ·AIR)) for two).
-* ``q_b = Σ_m α_m · E[k̄_m] / ‖E[k̄_m]‖``, rescaled to ‖E[q]‖: the balanced anchor.
+* ``α = softmax(-2σ·c)``: anchor weights (½(1 + tanh(-σ·AIR)) for two).
+* ``q_b = Σ_m α_m · E[k̄_m] / ‖E[k̄_m]‖``, rescaled to ‖E[q]‖: the anchor.
 * ``R_b``: a rotation with ``R_b · E[q]/‖E[q]‖ = q_b/‖q_b‖``.
 """
 from typing import Dict, Optional
@@ -17,9 +17,8 @@ import torch.nn.functional as F
 
 __all__ = [
     'ROTATION_METHODS', 'rotation_between', 'modality_key_means',
-    'query_key_cosines',
-    'imbalance_rate', 'imbalance', 'exceeds_threshold', 'modality_weights',
-    'anchor_query'
+    'query_key_cosines', 'imbalance_rate', 'imbalance', 'exceeds_threshold',
+    'modality_weights', 'anchor_query'
 ]
 
 ROTATION_METHODS = ('planar', 'svd')
@@ -73,8 +72,8 @@ def _planar_rotation(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         w = _orthogonal_unit(x)
         return eye - 2.0 * (torch.outer(x, x) + torch.outer(w, w))
     w = residual / sin
-    return (eye + sin * (torch.outer(w, x) - torch.outer(x, w)) +
-            (cos - 1.0) * (torch.outer(x, x) + torch.outer(w, w)))
+    return (eye + sin * (torch.outer(w, x) - torch.outer(x, w)) + (cos - 1.0) *
+            (torch.outer(x, x) + torch.outer(w, w)))
 
 
 def _svd_rotation(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -6,18 +6,28 @@ from rollingq_mm.evaluation import (AttentionShare, GroupedAccuracy,
 
 
 def _sample(label, pred, share, cos, corrupted, probes):
-    return dict(gt_label=torch.tensor([label]), pred_label=torch.tensor([pred]),
-                attention_share=torch.tensor(share),
-                query_key_cos=torch.tensor(cos), modalities=['audio', 'visual'],
-                corrupted=corrupted,
-                probe_scores={m: torch.tensor(s) for m, s in probes.items()})
+    return dict(
+        gt_label=torch.tensor([label]),
+        pred_label=torch.tensor([pred]),
+        attention_share=torch.tensor(share),
+        query_key_cos=torch.tensor(cos),
+        modalities=['audio', 'visual'],
+        corrupted=corrupted,
+        probe_scores={
+            m: torch.tensor(s)
+            for m, s in probes.items()
+        })
 
 
 SAMPLES = [
-    _sample(0, 0, [0.6, 0.3], [0.5, 0.1], '', dict(audio=[.9, .1], visual=[.2, .8])),
-    _sample(1, 0, [0.7, 0.2], [0.3, 0.1], 'audio', dict(audio=[.6, .4], visual=[.3, .7])),
-    _sample(1, 1, [0.2, 0.7], [0.1, 0.3], 'visual', dict(audio=[.1, .9], visual=[.6, .4])),
-    _sample(0, 0, [0.4, 0.5], [0.3, 0.3], '', dict(audio=[.7, .3], visual=[.9, .1])),
+    _sample(0, 0, [0.6, 0.3], [0.5, 0.1], '',
+            dict(audio=[.9, .1], visual=[.2, .8])),
+    _sample(1, 0, [0.7, 0.2], [0.3, 0.1], 'audio',
+            dict(audio=[.6, .4], visual=[.3, .7])),
+    _sample(1, 1, [0.2, 0.7], [0.1, 0.3], 'visual',
+            dict(audio=[.1, .9], visual=[.6, .4])),
+    _sample(0, 0, [0.4, 0.5], [0.3, 0.3], '',
+            dict(audio=[.7, .3], visual=[.9, .1])),
 ]
 
 
@@ -27,9 +37,12 @@ def _evaluate(metric):
 
 
 def test_attention_share_means_air_and_groups():
-    out = _evaluate(AttentionShare())
-    assert out['attention_share/audio'] == pytest.approx((.6 + .7 + .2 + .4) / 4)
-    assert out['attention_share/visual'] == pytest.approx((.3 + .2 + .7 + .5) / 4)
+    assert not any('/clean' in key for key in _evaluate(AttentionShare()))
+    out = _evaluate(AttentionShare(group_key='corrupted'))
+    assert out['attention_share/audio'] == pytest.approx(
+        (.6 + .7 + .2 + .4) / 4)
+    assert out['attention_share/visual'] == pytest.approx(
+        (.3 + .2 + .7 + .5) / 4)
     assert out['query_key_cos/audio'] == pytest.approx(0.3)
     assert out['query_key_cos/visual'] == pytest.approx(0.2)
     assert out['air'] == pytest.approx(0.1)
@@ -41,14 +54,19 @@ def test_attention_share_means_air_and_groups():
 def test_modality_accuracy_of_the_probes():
     out = _evaluate(ModalityAccuracy())
     # audio probe: right on samples 0, 2, 3; visual probe: right on 1 and 3
-    assert out == {'modality_accuracy/audio': 75.0,
-                   'modality_accuracy/visual': 50.0}
+    assert out == {
+        'modality_accuracy/audio': 75.0,
+        'modality_accuracy/visual': 50.0
+    }
 
 
 def test_grouped_accuracy():
     out = _evaluate(GroupedAccuracy())
-    assert out == {'accuracy/clean': 100.0, 'accuracy/audio_corrupted': 0.0,
-                   'accuracy/visual_corrupted': 100.0}
+    assert out == {
+        'accuracy/clean': 100.0,
+        'accuracy/audio_corrupted': 0.0,
+        'accuracy/visual_corrupted': 100.0
+    }
 
 
 def test_missing_fields_are_clear_errors():
@@ -57,5 +75,17 @@ def test_missing_fields_are_clear_errors():
         AttentionShare().process(None, [bare])
     with pytest.raises(KeyError, match='probe_heads'):
         ModalityAccuracy().process(None, [bare])
-    with pytest.raises(KeyError, match='corrupted'):
+    with pytest.raises(KeyError, match='no .{1,3}corrupted.{1,3} metainfo'):
         GroupedAccuracy().process(None, [bare])
+    with pytest.raises(KeyError, match='no .{1,3}speaker.{1,3} metainfo'):
+        AttentionShare(group_key='speaker').process(None, SAMPLES)
+
+
+def test_groups_by_any_field_and_declares_what_it_needs():
+    samples = [dict(s, speaker=name) for s, name in
+               zip(SAMPLES, ['ann', 'bo', 'bo', 'ann'])]
+    metric = GroupedAccuracy(group_key='speaker')
+    assert metric.required_meta_keys == ('speaker', )
+    metric.process(None, samples)
+    assert metric.evaluate(4) == {'accuracy/ann': 100.0, 'accuracy/bo': 50.0}
+    assert AttentionShare().required_meta_keys == ()

@@ -12,8 +12,8 @@ def _pair(num_heads, **kwargs):
     explicit-softmax reference."""
     torch.manual_seed(0)
     ours = RollingQAttention(32, num_heads, cls_only=True, **kwargs).eval()
-    ref = RollingQAttention(32, num_heads, cls_only=False, fused=False,
-                            **kwargs).eval()
+    ref = RollingQAttention(
+        32, num_heads, cls_only=False, fused=False, **kwargs).eval()
     ref.load_state_dict(ours.state_dict())
     return ours, ref
 
@@ -58,25 +58,22 @@ def test_rotation_changes_only_the_cls_query():
     heads = lambda t: t.view(2, -1, 2, 8).transpose(1, 2)  # noqa: E731
     weights = (heads(q_rot[:, None]) @ heads(keys).transpose(-2, -1) /
                8**0.5).softmax(-1)
-    expected = attn.proj((weights @ heads(values)).transpose(1, 2).reshape(2, 16))
+    expected = attn.proj((weights @ heads(values)).transpose(1,
+                                                             2).reshape(2, 16))
     assert torch.allclose(after[:, 0], expected, atol=1e-5)
 
 
-def test_stats_are_the_cls_attention_summed_per_modality():
-    ours, ref = _pair(1)
-    x = torch.randn(4, 13, 32)
-    _, stats = ours(x, SLICES, return_stats=True)
-    share = stats['attention_share']
-    assert share.shape == (4, 2)
-    q = ours.q(x[:, 0])
-    keys, _ = ours.kv(x).chunk(2, dim=-1)
-    weights = ((q[:, None] @ keys.transpose(1, 2))[:, 0] / 32**0.5).softmax(-1)
-    assert torch.allclose(share[:, 0], weights[:, 1:6].sum(-1), atol=1e-6)
-    assert torch.allclose(share[:, 1], weights[:, 6:13].sum(-1), atol=1e-6)
-    assert (share.sum(-1) < 1).all()  # the CLS token's own share is left out
-    assert stats['query_key_cos'].shape == (4, 2)
-    _, none = ours(x, SLICES)
-    assert none is None
+def test_record_holds_the_rotated_query_and_the_keys():
+    torch.manual_seed(2)
+    attn = RollingQAttention(16, 2).eval()
+    rotation = rotation_between(torch.randn(16), torch.randn(16))
+    attn.rolling_query.rotate(rotation)
+    x = torch.randn(2, 13, 16)
+    _, record = attn(x, SLICES)
+    assert torch.allclose(
+        record.q_cls, attn.q(x[:, 0]) @ rotation.t(), atol=1e-6)
+    assert torch.equal(record.keys, attn.kv(x).chunk(2, dim=-1)[0])
+    assert record.token_slices == SLICES and record.num_heads == 2
 
 
 def test_bad_head_count():

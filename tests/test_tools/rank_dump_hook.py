@@ -1,11 +1,11 @@
-"""A test-only hook: each rank saves its RollingQuery rotations after the run."""
+"""A test-only hook: each rank saves its rotations after the run."""
 import os.path as osp
 
 import torch
 from mmengine.dist import get_rank
 from mmengine.hooks import Hook
 
-from rollingq_mm.engine import RollingQHook
+from rollingq_mm.models.rollingq import find_rolling_queries
 from rollingq_mm.registry import HOOKS
 
 
@@ -18,6 +18,6 @@ class DumpRotationHook(Hook):
     def after_run(self, runner) -> None:
         rotations = {
             name: query.rotation.clone()
-            for name, query in RollingQHook.find_queries(runner.model)
+            for name, query, _ in find_rolling_queries(runner.model)
         }
         torch.save(rotations, osp.join(self.out_dir, f'rank{get_rank()}.pt'))

@@ -29,15 +29,22 @@ def parse_args(argv=None):
     parser.add_argument('--batch-size', type=int, default=64)
     parser.add_argument('--iters', type=int, default=20)
     parser.add_argument('--warmup', type=int, default=5)
-    parser.add_argument('--device', choices=['cpu', 'cuda'],
-                        default='cuda' if torch.cuda.is_available() else 'cpu')
-    parser.add_argument('--amp', action='store_true',
-                        help='bf16 autocast around the steps')
-    parser.add_argument('--fusion-reference', action='store_true',
-                        help='the authors\' fusion: full NxN attention with an '
-                        'explicit softmax (cls_only=False, fused=False)')
-    parser.add_argument('--seq-len', type=int, default=50,
-                        help='length of SequenceEncoder inputs')
+    parser.add_argument(
+        '--device',
+        choices=['cpu', 'cuda'],
+        default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument(
+        '--amp', action='store_true', help='bf16 autocast around the steps')
+    parser.add_argument(
+        '--fusion-reference',
+        action='store_true',
+        help='the authors\' fusion: full NxN attention with an '
+        'explicit softmax (cls_only=False, fused=False)')
+    parser.add_argument(
+        '--seq-len',
+        type=int,
+        default=50,
+        help='length of SequenceEncoder inputs')
     parser.add_argument('--out', help='write the JSON result here')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args(argv)
@@ -53,7 +60,8 @@ def model_config(cfg: Config, fusion_reference: bool) -> dict:
             encoder.update(pretrained=False, checkpoint_path=None)
     if fusion_reference:
         if not model.neck.get('type', '').endswith('AttentionFusion'):
-            raise ValueError('--fusion-reference needs an AttentionFusion neck')
+            raise ValueError(
+                '--fusion-reference needs an AttentionFusion neck')
         model.neck.update(cls_only=False, fused=False)
     return model
 
@@ -68,8 +76,9 @@ def input_shapes(model_cfg: dict, batch: int, seq_len: int) -> dict:
             height, width = (size, size) if isinstance(size, int) else size
             channels = encoder.get('in_chans', 3)
             frames = encoder.get('num_frames')
-            shapes[name] = ((batch, channels, frames, height, width)
-                            if frames else (batch, channels, height, width))
+            shapes[name] = ((batch, channels, frames, height,
+                             width) if frames else
+                            (batch, channels, height, width))
         elif kind.endswith('SequenceEncoder'):
             shapes[name] = (batch, seq_len, encoder['in_channels'])
         else:
@@ -80,10 +89,11 @@ def input_shapes(model_cfg: dict, batch: int, seq_len: int) -> dict:
 
 def build(cfg: Config, args):
     """Model (train mode), random batch and optimizer wrapper."""
-    import rollingq_mm  # noqa: F401
     from mmengine.optim import OptimWrapper
     from mmengine.registry import DefaultScope
     from mmpretrain.structures import DataSample
+
+    import rollingq_mm  # noqa: F401
     from rollingq_mm.registry import MODELS
     model_cfg = model_config(cfg, args.fusion_reference)
     with DefaultScope.overwrite_default_scope('rollingq_mm'):
@@ -91,7 +101,10 @@ def build(cfg: Config, args):
     shapes = input_shapes(model_cfg, args.batch_size, args.seq_len)
     classes = model.head.num_classes
     data = dict(
-        inputs={m: torch.randn(s) for m, s in shapes.items()},
+        inputs={
+            m: torch.randn(s)
+            for m, s in shapes.items()
+        },
         data_samples=[
             DataSample().set_gt_label(int(y))
             for y in torch.randint(0, classes, (args.batch_size, ))
@@ -108,8 +121,9 @@ def timed(fns, args) -> list:
     machine's speed hits them alike and their ratio stays meaningful.
     """
     sync = torch.cuda.synchronize if args.device == 'cuda' else (lambda: None)
-    autocast = (torch.autocast(args.device, dtype=torch.bfloat16)
-                if args.amp else nullcontext())
+    autocast = (
+        torch.autocast(args.device, dtype=torch.bfloat16)
+        if args.amp else nullcontext())
     times = [[] for _ in fns]
     with autocast:
         for step in range(args.warmup + args.iters):
@@ -130,27 +144,34 @@ def hook_compute_ms(dim: int) -> float:
     start = time.perf_counter()
     cosines = torch.tensor([0.4, 0.1])
     imbalance_rate(cosines)
-    anchor = anchor_query(torch.randn(dim), torch.randn(2, dim),
-                          modality_weights(cosines, 1.0))
+    anchor = anchor_query(
+        torch.randn(dim), torch.randn(2, dim), modality_weights(cosines, 1.0))
     rotation_between(torch.randn(dim), anchor.float())
     return 1000 * (time.perf_counter() - start)
 
 
 def measure(args) -> dict:
     from rollingq_mm.engine import RollingQHook
+    from rollingq_mm.models.rollingq import find_rolling_queries
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     model, data, wrapper, shapes = build(cfg, args)
-    queries = [q for _, q in RollingQHook.find_queries(model)]
+    queries = find_rolling_queries(model)
+    collector = RollingQHook()
     if args.device == 'cuda':
         torch.cuda.reset_peak_memory_stats()
 
     def step(collecting, fn):
+
         def run():
-            for query in queries:
-                query.collecting = collecting
-            fn()
+            if collecting:
+                collector.start_collecting(queries)
+            try:
+                fn()
+            finally:
+                collector.stop_collecting()
+
         return run
 
     def train():
@@ -160,24 +181,33 @@ def measure(args) -> dict:
     def extra_pass():  # one batch of stats='pass': no-grad, eval mode
         model.eval()
         with torch.no_grad():
-            model(model.data_preprocessor(data, False)['inputs'], mode='tensor')
+            model(
+                model.data_preprocessor(data, False)['inputs'], mode='tensor')
 
     def evaluate():
         model.eval()
         model.val_step(data)
 
-    train_on, train_off, pass_time, eval_time = timed(
-        [step(True, train), step(False, train), step(True, extra_pass),
-         step(False, evaluate)], args)
-    for query in queries:
-        query.collecting = False
+    train_on, train_off, pass_time, eval_time = timed([
+        step(True, train),
+        step(False, train),
+        step(True, extra_pass),
+        step(False, evaluate)
+    ], args)
+    for _, query, _ in queries:
         query.reset_statistics()
     batch_size = args.batch_size
     result = dict(
-        config=args.config, device=args.device,
-        dtype='bfloat16' if args.amp else 'float32', batch_size=batch_size,
-        iters=args.iters, fusion_reference=args.fusion_reference,
-        input_shapes={m: list(s) for m, s in shapes.items()},
+        config=args.config,
+        device=args.device,
+        dtype='bfloat16' if args.amp else 'float32',
+        batch_size=batch_size,
+        iters=args.iters,
+        fusion_reference=args.fusion_reference,
+        input_shapes={
+            m: list(s)
+            for m, s in shapes.items()
+        },
         num_rolling_queries=len(queries),
         train_samples_per_s=batch_size / train_on,
         train_samples_per_s_no_rollingq=batch_size / train_off,
@@ -187,8 +217,8 @@ def measure(args) -> dict:
         # one no-grad pass over the data per rotation (stats='pass'), as a
         # fraction of a training epoch
         stats_pass_fraction=pass_time / train_on,
-        hook_compute_ms=hook_compute_ms(model.neck.embed_dims)
-        if hasattr(model.neck, 'embed_dims') else None)
+        hook_compute_ms=hook_compute_ms(model.neck.embed_dims) if hasattr(
+            model.neck, 'embed_dims') else None)
     if args.device == 'cuda':
         result['peak_memory_gib'] = torch.cuda.max_memory_allocated() / 2**30
     else:

@@ -1,16 +1,18 @@
-"""RollingQHook: measure the attention imbalance each epoch and maybe rotate."""
-from typing import Dict, List, Optional, Tuple
+"""RollingQHook: measure the attention imbalance, maybe rotate, each epoch."""
+from functools import partial
+from typing import List, Optional, Tuple
 
 import torch
-from mmengine.dist import all_reduce, broadcast, is_main_process
+from mmengine.dist import broadcast, is_main_process
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from mmengine.utils import ProgressBar
 
-from rollingq_mm.models.rollingq import RollingQuery
+from rollingq_mm.models.records import (RollingQStatistics, RotationCheck,
+                                        find_record)
+from rollingq_mm.models.rollingq import (RollingQuery, find_rolling_queries,
+                                         unwrap_model)
 from rollingq_mm.ops import (ROTATION_METHODS, anchor_query, exceeds_threshold,
-                             imbalance_rate, modality_weights,
-                             rotation_between)
+                             modality_weights, rotation_between)
 from rollingq_mm.registry import HOOKS
 
 STATS_MODES = ('epoch', 'pass')
@@ -21,31 +23,38 @@ AIR_SOURCES = ('epoch', 'last_batch')
 class RollingQHook(Hook):
     """RollingQ: rotate each CLS query toward a balanced anchor.
 
-    Every RollingQuery in the model accumulates, during training, the sums of
-    its CLS query q, the per-modality key means k̄_m and cos(q, k̄_m). At the
-    end of every ``interval``-th epoch this hook all-reduces the sums across
-    ranks, computes c_m and AIR, logs them, and when ``|AIR| > beta`` (M ≥ 3:
-    ``max_m |c_m - mean(c)| > beta / 2``) and fewer than ``max_rotations``
-    rotations were done, rotates: α = softmax(-2σc), q_b = Σ α_m E[k̄_m] / ‖·‖
-    scaled to ‖E[q]‖, R ← R_b R with R_b E[q] ∥ q_b.
+    While a training epoch runs, the hook reads the :class:`AttentionRecord`
+    that every attention holding a :class:`RollingQuery` returns, and adds it
+    to the query's statistics (sums of q, k̄_m, cos(q, k̄_m), attention
+    shares). At the end of every ``interval``-th epoch it all-reduces the
+    sums across ranks, computes c_m and AIR, logs them next to the attention
+    shares, and when ``|AIR| > beta`` (M ≥ 3: ``max_m |c_m - mean(c)| >
+    beta / 2``) and fewer than ``max_rotations`` rotations were done,
+    rotates: α = softmax(-2σc), q_b = Σ α_m E[k̄_m] / ‖·‖ scaled to ‖E[q]‖,
+    R ← R_b R with R_b E[q] ∥ q_b. Every check, rotated or not, is stored in
+    the query's history (and so in the checkpoint), and logged with the
+    reason when it does not rotate.
+
+    The defaults are the authors' procedure except where AV-Digits and the
+    synthetic set measured otherwise (docs/av_digits.md has the ablation).
 
     Args:
         beta (float): Trigger threshold β on |AIR|. Defaults to 0 (paper).
         sigma (float): Anchor sensitivity σ. Defaults to 0 (paper; equal
             weights).
         max_rotations (int, optional): Cap on rotations per RollingQuery;
-            None = no cap. Defaults to None: on the embedded default,
-            re-anchoring at every check measured better than one rotation
-            (README, "Results"); the paper uses 1 (CREMA-D, MOSEI) or 3 (KS).
+            None = re-anchor at every check. Defaults to 1 (the paper for
+            CREMA-D / MOSEI; 3 for KS). Re-anchoring every epoch pins the
+            attention shares and cost up to 9 points on real data.
         interval (int): Check every ``interval`` epochs. Defaults to 1.
-        stats (str): Where E[q], E[k̄_m] come from: ``'epoch'`` (accumulated
-            during the training epoch, no extra cost) or ``'pass'`` (the
-            paper: an extra no-grad eval-mode pass over the training loader
-            when a rotation triggers). Defaults to 'epoch'.
+        stats (str): Where E[q], E[k̄_m] come from: ``'epoch'`` (the
+            training epoch, no extra cost) or ``'pass'`` (the paper: an extra
+            no-grad eval-mode pass over the training loader when a rotation
+            triggers). Defaults to 'pass'.
         air_from (str): ``'epoch'`` (mean over the training epoch) or
-            ``'last_batch'`` (the paper). Defaults to 'epoch'.
-        method (str): ``'planar'`` or ``'svd'`` (the authors'). Defaults to
-            'planar'.
+            ``'last_batch'`` (the paper). Defaults to 'last_batch'.
+        method (str): ``'planar'`` (minimal rotation) or ``'svd'`` (the
+            authors'). Defaults to 'svd'.
         max_batches (int, optional): Cap on batches of the extra pass per
             rank. Defaults to None (the whole loader).
         progressive (bool): With several RollingQueries (multi-layer fusion),
@@ -55,31 +64,35 @@ class RollingQHook(Hook):
             on. Defaults to True.
     """
 
-    priority = 'NORMAL'  # before CheckpointHook, so the epoch's checkpoint has R
+    # before CheckpointHook, so that the epoch's checkpoint has R
+    priority = 'NORMAL'
 
     def __init__(self,
                  beta: float = 0.,
                  sigma: float = 0.,
-                 max_rotations: Optional[int] = None,
+                 max_rotations: Optional[int] = 1,
                  interval: int = 1,
-                 stats: str = 'epoch',
-                 air_from: str = 'epoch',
-                 method: str = 'planar',
+                 stats: str = 'pass',
+                 air_from: str = 'last_batch',
+                 method: str = 'svd',
                  max_batches: Optional[int] = None,
                  progressive: bool = True):
         _check_choice('stats', stats, STATS_MODES)
         _check_choice('air_from', air_from, AIR_SOURCES)
         _check_choice('method', method, ROTATION_METHODS)
         if beta < 0 or sigma < 0:
-            raise ValueError(f'beta ({beta}) and sigma ({sigma}) must be >= 0')
-        if max_rotations is not None and max_rotations < 0:
-            raise ValueError(f'max_rotations must be >= 0 or None, got '
-                             f'{max_rotations}')
+            raise ValueError(f'RollingQHook: beta ({beta}) and sigma ({sigma})'
+                             ' must be >= 0')
+        if max_rotations is not None and (not isinstance(max_rotations, int)
+                                          or max_rotations < 0):
+            raise ValueError(f'RollingQHook: max_rotations must be an int >= '
+                             f'0 or None, got {max_rotations!r}')
         if interval < 1:
-            raise ValueError(f'interval must be >= 1, got {interval}')
+            raise ValueError(f'RollingQHook: interval must be >= 1, got '
+                             f'{interval}')
         if max_batches is not None and max_batches < 1:
-            raise ValueError(f'max_batches must be >= 1 or None, got '
-                             f'{max_batches}')
+            raise ValueError(f'RollingQHook: max_batches must be >= 1 or '
+                             f'None, got {max_batches}')
         self.beta = beta
         self.sigma = sigma
         self.max_rotations = max_rotations
@@ -89,172 +102,226 @@ class RollingQHook(Hook):
         self.method = method
         self.max_batches = max_batches
         self.progressive = progressive
+        self._handles = []
+        self._unseen = set()
 
-    # ------------------------------------------------------------ helpers
-    @staticmethod
-    def find_queries(model: torch.nn.Module) -> List[Tuple[str, RollingQuery]]:
-        """Every RollingQuery in ``model`` (unwrapped), in module order."""
-        if is_model_wrapper(model):
-            model = model.module
-        return [(name, module) for name, module in model.named_modules()
-                if isinstance(module, RollingQuery)]
+    # ---------------------------------------------------- record collection
+    def start_collecting(self, queries: List[Tuple]) -> None:
+        """Add every query owner's AttentionRecord to the query's statistics
+        until :meth:`stop_collecting` (PyTorch forward hooks).
 
-    def _can_rotate(self, query: RollingQuery) -> bool:
-        return (self.max_rotations is None
-                or int(query.num_rotations) < self.max_rotations)
+        Args:
+            queries (list[tuple]): ``(name, query, owner)`` as
+                :func:`find_rolling_queries` returns them.
+        """
+        self.stop_collecting()
+        self._unseen = set()
+        for name, query, owner in queries:
+            query.reset_statistics()
+            self._unseen.add(name)
+            self._handles.append(
+                owner.register_forward_hook(
+                    partial(self._collect, name, query)))
 
-    @staticmethod
-    def _reduced(query: RollingQuery) -> Optional[Dict[str, torch.Tensor]]:
-        """The query's sums, all-reduced across ranks, in float64."""
-        stats = query.statistics()
-        if stats is None:
-            return None
-        flat = torch.cat([v.reshape(-1).double() for v in stats.values()])
-        all_reduce(flat, op='sum')
-        out, start = {}, 0
-        for key, value in stats.items():
-            out[key] = flat[start:start + value.numel()].view(value.shape)
-            start += value.numel()
-        return out
+    def _collect(self, name: str, query: RollingQuery, module, args,
+                 output) -> None:
+        record = find_record(output)
+        if record is None:
+            raise TypeError(
+                f'RollingQHook: {type(module).__name__} holds the '
+                f'RollingQuery {name!r} but returned no AttentionRecord; '
+                'return (out, AttentionRecord(q_cls, keys, token_slices)) '
+                'from its forward (see rollingq_mm.models.records)')
+        self._unseen.discard(name)
+        query.observe(record)
 
-    def _cosines(self, sums: Dict[str, torch.Tensor]) -> torch.Tensor:
-        if self.air_from == 'last_batch':
-            return sums['last_cos_sum'] / sums['last_count']
-        return sums['cos_sum'] / sums['count']
-
-    def _set_collecting(self, runner, flag: bool) -> None:
-        for _, query in self.find_queries(runner.model):
-            query.collecting = flag
+    def stop_collecting(self) -> None:
+        """Remove the forward hooks of :meth:`start_collecting`."""
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
 
     # -------------------------------------------------------------- hooks
-    def before_train_epoch(self, runner) -> None:
-        queries = self.find_queries(runner.model)
+    def before_train(self, runner) -> None:
+        """Check the model before the first iteration; report a resume."""
+        queries = find_rolling_queries(runner.model)
         if not queries:
             raise RuntimeError(
                 'RollingQHook found no RollingQuery in the model; use a neck '
                 'with rolling=True (e.g. AttentionFusion) or remove the hook')
-        for _, query in queries:
-            query.reset_statistics()
-            query.collecting = True
+        for name, query, _ in queries:
+            if query.modalities is not None and len(query.modalities) < 2:
+                raise RuntimeError(
+                    f'RollingQHook: {name} attends over the single modality '
+                    f'{query.modalities}; RollingQ balances two or more. '
+                    'Remove the hook from this config')
+            if query.history:
+                last = query.history[-1]
+                rotated = [c.epoch for c in query.history if c.rotated]
+                runner.logger.info(
+                    f'RollingQ {name}: restored {int(query.num_rotations)} '
+                    f'rotation(s) (at epoch(s) {rotated}), last check epoch '
+                    f'{last.epoch} with AIR {last.air:.4f}')
+
+    def before_train_epoch(self, runner) -> None:
+        self.start_collecting(find_rolling_queries(runner.model))
+
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
+                         data_batch=None,
+                         outputs=None) -> None:
+        if batch_idx == 0 and self._unseen:
+            self.stop_collecting()
+            raise RuntimeError(
+                f'RollingQHook: {sorted(self._unseen)} saw no attention '
+                'forward in the first iteration; the module holding a '
+                'RollingQuery must run in the training forward')
 
     def after_train_epoch(self, runner) -> None:
-        queries = self.find_queries(runner.model)
-        self._set_collecting(runner, False)
+        self.stop_collecting()
         if not self.every_n_epochs(runner, self.interval):
             return
-        decisions = []
-        for name, query in queries:
-            sums = self._reduced(query)
-            if sums is None or sums['count'] == 0:
+        queries = find_rolling_queries(runner.model)
+        checks = []
+        for name, query, owner in queries:
+            stats = None if query.statistics is None else \
+                query.statistics.all_reduced()
+            if stats is None or stats.count == 0:
+                runner.logger.warning(f'RollingQ {name}: saw no batch this '
+                                      'epoch; no check')
+            elif not stats.is_finite():
                 runner.logger.warning(
-                    f'RollingQ: {name or "model"} saw no batch this epoch; '
-                    'skipping its check')
-                continue
-            if not torch.isfinite(self._cosines(sums)).all():
-                runner.logger.warning(
-                    f'RollingQ: {name or "model"} has non-finite statistics '
-                    '(NaN/inf in the fusion\'s queries or keys); skipping its '
-                    'check this epoch')
-                continue
-            decisions.append(dict(name=name, query=query, sums=sums))
-
-        wanted = [
-            d for d in decisions
-            if exceeds_threshold(self._cosines(d['sums']), self.beta)
-            and self._can_rotate(d['query'])
-        ]
-        if self.progressive:
-            # the least-rotated layer first, model order among equals
-            wanted = sorted(wanted, key=lambda d: int(d['query'].num_rotations))
-            wanted = wanted[:1]
+                    f'RollingQ {name}: non-finite statistics (NaN/inf in the '
+                    'fusion\'s queries or keys); no check this epoch')
+            else:
+                checks.append([name, query, owner, stats, None])
+        self._decide(checks)
+        wanted = [c for c in checks if c[4] is None]
         if wanted and self.stats == 'pass':
-            self._statistics_pass(runner, [d['query'] for d in wanted])
-        for decision in decisions:
-            rotate = any(decision is d for d in wanted)
-            self._check(runner, rotate=rotate, multiple=len(queries) > 1,
-                        **decision)
+            self._statistics_pass(runner, [c[:3] for c in wanted])
+        for name, query, _, stats, reason in checks:
+            self._check(
+                runner, name, query, stats, reason, multiple=len(queries) > 1)
+
+    # ------------------------------------------------------------ decision
+    def _decide(self, checks: List[list]) -> None:
+        """Set each check's reason not to rotate (None = rotate)."""
+        for check in checks:
+            query, stats = check[1], check[3]
+            cosines = stats.cosines(self.air_from)
+            if not exceeds_threshold(cosines, self.beta):
+                check[4] = (f'imbalance within beta={self.beta}' if
+                            len(cosines) > 2 else f'|AIR| <= beta={self.beta}')
+            elif self.max_rotations is not None and \
+                    int(query.num_rotations) >= self.max_rotations:
+                check[4] = (f'cap reached ({int(query.num_rotations)} of '
+                            f'max_rotations={self.max_rotations})')
+        triggered = [c for c in checks if c[4] is None]
+        if self.progressive and len(triggered) > 1:
+            # the least-rotated layer first, model order among equals
+            first = min(triggered, key=lambda c: int(c[1].num_rotations))
+            for check in triggered:
+                if check is not first:
+                    check[4] = 'another layer rotates this epoch (progressive)'
 
     def _check(self, runner, name: str, query: RollingQuery,
-               sums: Dict[str, torch.Tensor], rotate: bool,
+               stats: RollingQStatistics, reason: Optional[str],
                multiple: bool) -> None:
-        """Log one query's imbalance and rotate it if asked.
+        """Rotate ``query`` unless ``reason``; log and record the check.
 
-        ``sums`` are the training-epoch sums that decided the trigger; with
-        ``stats='pass'`` the anchor statistics are re-read after the pass.
+        ``stats`` are the training-epoch sums that decided the trigger; with
+        ``stats='pass'`` the anchor comes from the pass's sums.
         """
-        cosines = self._cosines(sums)
-        air = float(imbalance_rate(cosines))
+        cosines = stats.cosines(self.air_from)
         weights = modality_weights(cosines, self.sigma)
-        rotated, reason = False, ''
-        if rotate:
-            if self.stats == 'pass':
-                sums = self._reduced(query)
-            rotated, reason = self._rotate(query, weights, sums)
-        query.append_history(runner.epoch + 1, air, rotated, cosines, weights)
-        record = query.history[-1]
-
-        prefix = f'rollingq/{name}/' if multiple else 'rollingq/'
-        scalars = {f'{prefix}air': air, f'{prefix}rotated': float(rotated),
-                   f'{prefix}num_rotations': float(query.num_rotations)}
-        for m in query.modalities:
-            scalars[f'{prefix}cos_{m}'] = record['cos'][m]
-            scalars[f'{prefix}weight_{m}'] = record['weights'][m]
-        runner.visualizer.add_scalars(scalars, step=runner.epoch + 1)
-        for key, value in scalars.items():
-            runner.message_hub.update_info(key, value)
-        text = ', '.join(f'{k.split("/")[-1]}: {v:.4f}'
-                         for k, v in scalars.items())
-        event = (f' -> ROTATED (rotation #{int(query.num_rotations)})'
-                 if rotated else reason)
-        log = runner.logger.warning if reason else runner.logger.info
-        log(f'RollingQ {name or ""} epoch {record["epoch"]}: {text}{event}')
+        if reason is None:
+            anchor_stats = stats
+            if self.stats == 'pass' and query.statistics is not None:
+                anchor_stats = query.statistics.all_reduced()
+            reason = self._rotate(query, weights, anchor_stats)
+        names = query.modalities
+        check = RotationCheck(
+            epoch=runner.epoch + 1,
+            air=stats.air(self.air_from),
+            rotated=reason is None,
+            cosines=dict(zip(names, cosines.tolist())),
+            weights=dict(zip(names, weights.tolist())),
+            shares=dict(zip(names, stats.shares.tolist())),
+            reason=reason)
+        query.append_history(check)
+        self._log(runner, name if multiple else '', name, query, check)
 
     def _rotate(self, query: RollingQuery, weights: torch.Tensor,
-                sums: Optional[Dict[str, torch.Tensor]]) -> Tuple[bool, str]:
-        """Rotate ``query`` toward the anchor from its reduced sums."""
-        if sums is None or sums['count'] == 0:
-            return False, ' -> rotation skipped: no statistics'
-        mean_query = sums['query_sum'] / sums['count']
-        mean_keys = sums['key_sum'] / sums['count']
+                stats: RollingQStatistics) -> Optional[str]:
+        """Rotate toward the anchor; returns why not, or None."""
+        if stats.count == 0:
+            return 'no statistics from the pass'
         try:
-            anchor = anchor_query(mean_query, mean_keys, weights,
+            anchor = anchor_query(stats.mean_query, stats.mean_keys, weights,
                                   query.modalities)
-            rotation = rotation_between(mean_query, anchor, self.method)
+            rotation = rotation_between(stats.mean_query, anchor, self.method)
         except ValueError as error:
-            return False, f' -> rotation skipped: {error}'
+            return f'degenerate statistics: {error}'
         rotation = rotation.to(query.rotation.device, query.rotation.dtype)
         # Every rank computed the same R from the same reduced sums; the
         # broadcast makes that bit-exact even across heterogeneous devices.
         broadcast(rotation, src=0)
         query.rotate(rotation)
-        return True, ''
+        return None
 
+    @staticmethod
+    def _log(runner, prefix_name: str, name: str, query: RollingQuery,
+             check: RotationCheck) -> None:
+        prefix = f'rollingq/{prefix_name}/' if prefix_name else 'rollingq/'
+        scalars = {
+            f'{prefix}air': check.air,
+            f'{prefix}rotated': int(check.rotated),
+            f'{prefix}num_rotations': int(query.num_rotations)
+        }
+        for field, values in (('cos', check.cosines),
+                              ('weight', check.weights), ('share',
+                                                          check.shares)):
+            for modality, value in values.items():
+                scalars[f'{prefix}{field}_{modality}'] = value
+        runner.visualizer.add_scalars(scalars, step=check.epoch)
+        for key, value in scalars.items():
+            runner.message_hub.update_info(key, value)
+        text = ', '.join(f'{k.split("/")[-1]}: {v}' if isinstance(v, int) else
+                         f'{k.split("/")[-1]}: {v:.4f}'
+                         for k, v in scalars.items())
+        event = (f' -> ROTATED (rotation #{int(query.num_rotations)})'
+                 if check.rotated else f' -> not rotated: {check.reason}')
+        log = runner.logger.warning if check.reason and \
+            check.reason.startswith(('degenerate', 'no statistics')) else \
+            runner.logger.info
+        log(f'RollingQ {name} epoch {check.epoch}: {text}{event}')
+
+    # ----------------------------------------------------- statistics pass
     @torch.no_grad()
-    def _statistics_pass(self, runner, queries: List[RollingQuery]) -> None:
+    def _statistics_pass(self, runner, queries: List[Tuple]) -> None:
         """The paper's extra no-grad eval-mode pass over the training data."""
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
+        model = unwrap_model(runner.model)
         loader = runner.train_dataloader
         total = len(loader) if self.max_batches is None else min(
             len(loader), self.max_batches)
-        for query in queries:
-            query.reset_statistics(keep_last_batch=True)
-            query.collecting = True
+        self.start_collecting(queries)
         was_training = model.training
         model.eval()
         progress = ProgressBar(total) if is_main_process() else None
-        for index, data in enumerate(loader):
-            if index >= total:
-                break
-            data = model.data_preprocessor(data, False)
-            model(**data, mode='tensor')
-            if progress is not None:
-                progress.update()
+        try:
+            for index, data in enumerate(loader):
+                if index >= total:
+                    break
+                data = model.data_preprocessor(data, False)
+                model(**data, mode='tensor')
+                if progress is not None:
+                    progress.update()
+        finally:
+            self.stop_collecting()
+            model.train(was_training)
         if progress is not None:
             print()
-        model.train(was_training)
-        for query in queries:
-            query.collecting = False
 
 
 def _check_choice(name: str, value: str, choices: tuple) -> None:

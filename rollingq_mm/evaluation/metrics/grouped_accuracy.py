@@ -1,35 +1,45 @@
-"""GroupedAccuracy: fused accuracy on clean and on corrupted samples."""
+"""GroupedAccuracy: fused accuracy per group of samples (e.g. corruption)."""
 from collections import defaultdict
 from typing import Dict, List, Sequence
 
 from mmengine.evaluator import BaseMetric
 
 from rollingq_mm.registry import METRICS
-from ._groups import corruption_group
+from ._groups import DEFAULT_GROUP_KEY, missing_group_error, sample_group
 
 
 @METRICS.register_module()
 class GroupedAccuracy(BaseMetric):
-    """Top-1 accuracy (%) per corruption group of the samples.
+    """Top-1 accuracy (%) per group of samples: ``accuracy/<group>``.
 
-    Groups come from the ``corrupted`` metainfo (SyntheticMultimodal, or the
-    ``CorruptModality`` transform): ``accuracy/clean`` and
-    ``accuracy/<m>_corrupted``. It shows whether the fusion turns to the
-    clean modality when the favoured one is noise.
+    Groups come from the per-sample metainfo field ``group_key``. With the
+    default ``corrupted`` (SyntheticMultimodal, AV-Digits, or the
+    ``CorruptModality`` transform) they are ``accuracy/clean`` and
+    ``accuracy/<m>_corrupted``: whether the fusion turns to the clean
+    modality when the favoured one is noise. The run checks before its
+    first iteration that the dataset gives the field.
 
     Args:
+        group_key (str): The metainfo field to group by. Defaults to
+            'corrupted'.
         collect_device (str): 'cpu' or 'gpu'. Defaults to 'cpu'.
         prefix (str, optional): Metric name prefix. Defaults to None.
     """
 
+    def __init__(self, group_key: str = DEFAULT_GROUP_KEY, **kwargs):
+        super().__init__(**kwargs)
+        self.group_key = group_key
+
+    @property
+    def required_meta_keys(self) -> tuple:
+        """Per-sample metainfo this metric needs (checked before a run)."""
+        return (self.group_key, )
+
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         for sample in data_samples:
-            group = corruption_group(sample)
+            group = sample_group(sample, self.group_key)
             if group is None:
-                raise KeyError(
-                    'GroupedAccuracy: the samples have no "corrupted" '
-                    'metainfo; use a dataset that records it (or the '
-                    'CorruptModality transform) or drop GroupedAccuracy')
+                raise missing_group_error('GroupedAccuracy', self.group_key)
             hit = int(sample['pred_label'].reshape(-1)[0]) == int(
                 sample['gt_label'].reshape(-1)[0])
             self.results.append((group, float(hit)))

@@ -12,6 +12,8 @@ from rollingq_mm.registry import MODELS
 class SequenceEncoder(BaseModule):
     """Linear projection + CLS token + positions + pre-norm Transformer layers.
 
+    Its output starts with a learned CLS token (``has_cls_token = True``).
+
     Args:
         in_channels (int): Feature size F of the input [B, L, F].
         embed_dims (int): Token dimension D. Defaults to 768.
@@ -35,6 +37,7 @@ class SequenceEncoder(BaseModule):
         super().__init__(init_cfg)
         self.in_channels = in_channels
         self.embed_dims = embed_dims
+        self.has_cls_token = True
         self.max_len = max_len
         self.input_proj = nn.Linear(in_channels, embed_dims)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dims))
@@ -42,10 +45,17 @@ class SequenceEncoder(BaseModule):
         nn.init.trunc_normal_(self.cls_token, std=0.02)
         nn.init.trunc_normal_(self.pos_embed, std=0.02)
         layer = nn.TransformerEncoderLayer(
-            embed_dims, num_heads, int(embed_dims * mlp_ratio), dropout,
-            activation='gelu', batch_first=True, norm_first=True)
+            embed_dims,
+            num_heads,
+            int(embed_dims * mlp_ratio),
+            dropout,
+            activation='gelu',
+            batch_first=True,
+            norm_first=True)
         self.layers = nn.TransformerEncoder(
-            layer, num_layers, norm=nn.LayerNorm(embed_dims),
+            layer,
+            num_layers,
+            norm=nn.LayerNorm(embed_dims),
             enable_nested_tensor=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -58,9 +68,10 @@ class SequenceEncoder(BaseModule):
             Tensor: Tokens [B, L + 1, D], CLS first.
         """
         if x.dim() != 3 or x.shape[-1] != self.in_channels:
-            raise ValueError(f'SequenceEncoder expects [B, L, {self.in_channels}]'
-                             f', got shape {tuple(x.shape)}; set in_channels to '
-                             'the feature size of this modality')
+            raise ValueError(
+                f'SequenceEncoder expects [B, L, {self.in_channels}]'
+                f', got shape {tuple(x.shape)}; set in_channels to '
+                'the feature size of this modality')
         if x.shape[1] > self.max_len:
             raise ValueError(f'sequence length {x.shape[1]} exceeds max_len='
                              f'{self.max_len}; raise max_len in the config')

@@ -1,4 +1,4 @@
-"""Any timm model as a token encoder; video frames are folded into the batch."""
+"""Any timm model as a token encoder; video frames fold into the batch."""
 import os.path as osp
 from typing import Optional
 
@@ -19,6 +19,9 @@ class TimmEncoder(BaseModule):
     H'·W' tokens). Video [B, C, T, H, W] folds T into the batch, adds a learned
     temporal embedding per frame and concatenates the frames' tokens:
     [B, T·N, D].
+
+    ``has_cls_token`` says whether token 0 is a CLS token (for video: frame
+    0's), which decides the default pooling of static fusion and probes.
 
     Weights are never downloaded: ``pretrained=True`` needs a local
     ``checkpoint_path`` (any file timm can read: .pth, .bin, .safetensors,
@@ -57,19 +60,25 @@ class TimmEncoder(BaseModule):
             if not osp.isfile(checkpoint_path):
                 raise FileNotFoundError(
                     f'TimmEncoder({model_name!r}): checkpoint_path '
-                    f'{checkpoint_path!r} does not exist; download the weights '
-                    'once and point checkpoint_path at the local file')
+                    f'{checkpoint_path!r} does not exist; download the '
+                    'weights once and point checkpoint_path at the local file')
             load_kwargs = dict(
                 pretrained_cfg_overlay=dict(file=checkpoint_path),
                 pretrained_strict=False)
         self.model = timm.create_model(
-            model_name, pretrained=pretrained, num_classes=0, **load_kwargs,
+            model_name,
+            pretrained=pretrained,
+            num_classes=0,
+            **load_kwargs,
             **timm_kwargs)
         if pretrained:
             MMLogger.get_current_instance().info(
                 f'TimmEncoder: loaded {model_name} from {checkpoint_path} '
                 '(non-strict: layers beyond the configured depth are dropped)')
         self.embed_dims = self.model.num_features
+        # Token 0 is a CLS token only for models that have one (ViTs with
+        # class_token=True); CNN feature maps and pooled-token ViTs do not.
+        self.has_cls_token = getattr(self.model, 'cls_token', None) is not None
         self.num_frames = num_frames
         self.temporal_embed = None
         if num_frames is not None:
@@ -78,10 +87,16 @@ class TimmEncoder(BaseModule):
             nn.init.trunc_normal_(self.temporal_embed, std=0.02)
 
     def init_weights(self):
-        # timm initialises (or loads) its own weights in create_model;
-        # mmengine's default init would overwrite them.
+        """Apply ``init_cfg`` if given; otherwise keep timm's weights.
+
+        timm initialises (or loads) its weights in ``create_model``. mmengine's
+        recursive ``init_weights`` would also call timm's own
+        ``init_weights`` and redraw them, so ``init_cfg`` is applied directly.
+        """
         if self.init_cfg is not None:
-            super().init_weights()
+            from mmengine.model.weight_init import initialize
+            initialize(self, self.init_cfg)
+        self._is_init = True
 
     def _tokens(self, x: torch.Tensor) -> torch.Tensor:
         feats = self.model.forward_features(x)
@@ -101,8 +116,9 @@ class TimmEncoder(BaseModule):
         if x.dim() == 4:
             return self._tokens(x)
         if x.dim() != 5:
-            raise ValueError('TimmEncoder expects images [B, C, H, W] or video '
-                             f'[B, C, T, H, W], got shape {tuple(x.shape)}')
+            raise ValueError(
+                'TimmEncoder expects images [B, C, H, W] or video '
+                f'[B, C, T, H, W], got shape {tuple(x.shape)}')
         batch, _, frames = x.shape[:3]
         if self.num_frames is not None and frames != self.num_frames:
             raise ValueError(f'TimmEncoder was built with num_frames='

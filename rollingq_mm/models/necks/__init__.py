@@ -1,8 +1,9 @@
 from .attention_fusion import AttentionFusion, FusionTransformerLayer
+from .base import XAVIER_INIT, BaseFusion
 from .projection import ModalityProjection
 from .static_fusion import ConcatFusion, SumFusion
 
 __all__ = [
-    'AttentionFusion', 'FusionTransformerLayer', 'ModalityProjection',
-    'ConcatFusion', 'SumFusion'
+    'AttentionFusion', 'BaseFusion', 'XAVIER_INIT', 'FusionTransformerLayer',
+    'ModalityProjection', 'ConcatFusion', 'SumFusion'
 ]

@@ -2,12 +2,14 @@
 from typing import Dict, Optional, Tuple
 
 import torch
-from mmengine.model import BaseModule
 from torch import nn
 
 from rollingq_mm.registry import MODELS
 from ..attention import RollingQAttention
+from ..records import AttentionRecord
+from ..rollingq import RollingQuery
 from ..utils import concat_modalities
+from .base import XAVIER_INIT, BaseFusion
 from .projection import ModalityProjection
 
 
@@ -17,29 +19,43 @@ class FusionTransformerLayer(nn.Module):
     With ``cls_only`` the layer returns only the CLS token [B, 1, D].
     """
 
-    def __init__(self, embed_dims: int, num_heads: int, mlp_ratio: float,
-                 attn_drop: float, proj_drop: float, cls_only: bool,
-                 rolling: bool, fused: bool = True):
+    def __init__(self,
+                 embed_dims: int,
+                 num_heads: int,
+                 mlp_ratio: float,
+                 attn_drop: float,
+                 proj_drop: float,
+                 cls_only: bool,
+                 rolling: bool,
+                 fused: bool = True):
         super().__init__()
         self.cls_only = cls_only
         self.norm1 = nn.LayerNorm(embed_dims)
         self.attn = RollingQAttention(
-            embed_dims, num_heads, attn_drop=attn_drop, proj_drop=proj_drop,
-            cls_only=cls_only, rolling=rolling, fused=fused)
+            embed_dims,
+            num_heads,
+            attn_drop=attn_drop,
+            proj_drop=proj_drop,
+            cls_only=cls_only,
+            rolling=rolling,
+            fused=fused)
         self.norm2 = nn.LayerNorm(embed_dims)
         hidden = int(embed_dims * mlp_ratio)
         self.ffn = nn.Sequential(
             nn.Linear(embed_dims, hidden), nn.GELU(), nn.Dropout(proj_drop),
             nn.Linear(hidden, embed_dims), nn.Dropout(proj_drop))
 
-    def forward(self, x, token_slices, return_stats=False):
-        out, stats = self.attn(self.norm1(x), token_slices, return_stats)
+    def forward(
+        self, x: torch.Tensor,
+        token_slices: Dict[str,
+                           slice]) -> Tuple[torch.Tensor, AttentionRecord]:
+        out, record = self.attn(self.norm1(x), token_slices)
         x = (x[:, :1] if self.cls_only else x) + out
-        return x + self.ffn(self.norm2(x)), stats
+        return x + self.ffn(self.norm2(x)), record
 
 
 @MODELS.register_module()
-class AttentionFusion(BaseModule):
+class AttentionFusion(BaseFusion):
     """A learnable CLS token attends over the concatenated modality tokens.
 
     ``num_layers=1`` is the paper's layout: one RollingQAttention, no
@@ -50,8 +66,10 @@ class AttentionFusion(BaseModule):
 
     Args:
         embed_dims (int): Fusion dimension D.
-        in_dims (dict[str, int], optional): Token dim of each modality whose
-            encoder dim differs from D (a Linear projects it).
+        in_dims (dict[str, int], optional): Token dim of modalities whose
+            dim differs from D, for use without a classifier; inside
+            :class:`MultimodalClassifier` the projections follow the
+            encoders. Defaults to None.
         num_layers (int): Attention layers. Defaults to 1.
         num_heads (int): Heads per layer. Defaults to 1 (the paper).
         attn_drop (float): Attention dropout. Defaults to 0.2 (the paper).
@@ -63,7 +81,8 @@ class AttentionFusion(BaseModule):
         fused (bool): SDPA attention; False = the paper's explicit softmax
             (with ``cls_only=False``, the authors' full N×N formulation, for
             benchmarks). Defaults to True.
-        init_cfg (dict, optional): mmengine init config.
+        init_cfg (dict, optional): mmengine init config. Defaults to the
+            authors' xavier-normal / zero-bias Linear init.
     """
 
     def __init__(self,
@@ -77,8 +96,8 @@ class AttentionFusion(BaseModule):
                  cls_only: bool = True,
                  rolling: bool = True,
                  fused: bool = True,
-                 init_cfg: Optional[dict] = None):
-        super().__init__(init_cfg)
+                 init_cfg: Optional[dict] = XAVIER_INIT):
+        super().__init__(None, init_cfg)
         if num_layers < 1:
             raise ValueError(f'num_layers must be >= 1, got {num_layers}')
         self.embed_dims = embed_dims
@@ -88,42 +107,62 @@ class AttentionFusion(BaseModule):
         if num_layers == 1:
             self.layers = nn.ModuleList([
                 RollingQAttention(
-                    embed_dims, num_heads, attn_drop=attn_drop,
-                    proj_drop=proj_drop, cls_only=cls_only, rolling=rolling,
+                    embed_dims,
+                    num_heads,
+                    attn_drop=attn_drop,
+                    proj_drop=proj_drop,
+                    cls_only=cls_only,
+                    rolling=rolling,
                     fused=fused)
             ])
             self.norm = nn.Identity()
         else:
             self.layers = nn.ModuleList([
                 FusionTransformerLayer(
-                    embed_dims, num_heads, mlp_ratio, attn_drop, proj_drop,
+                    embed_dims,
+                    num_heads,
+                    mlp_ratio,
+                    attn_drop,
+                    proj_drop,
                     cls_only=cls_only and index == num_layers - 1,
-                    rolling=rolling, fused=fused) for index in range(num_layers)
+                    rolling=rolling,
+                    fused=fused) for index in range(num_layers)
             ])
             self.norm = nn.LayerNorm(embed_dims)
 
+    @property
+    def out_channels(self) -> int:
+        return self.embed_dims
+
+    def bind(self, in_dims, cls_tokens, sources=None) -> None:
+        super().bind(in_dims, cls_tokens, sources)
+        self.projection.bind(in_dims)
+        for query in self.rolling_queries():
+            query.modalities = list(in_dims)
+
+    def rolling_queries(self) -> list:
+        """The RollingQuery of each layer (empty with ``rolling=False``)."""
+        return [m for m in self.modules() if isinstance(m, RollingQuery)]
+
     def forward(
         self,
-        tokens: Dict[str, torch.Tensor],
-        return_stats: bool = False
-    ) -> Tuple[torch.Tensor, Optional[Dict[str, torch.Tensor]]]:
+        tokens: Dict[str,
+                     torch.Tensor]) -> Tuple[torch.Tensor, AttentionRecord]:
         """Fuse the modalities.
 
         Args:
             tokens (dict[str, Tensor]): Tokens [B, N_m, D_m] per modality, in
                 the config's modality order.
-            return_stats (bool): Also return the last layer's CLS attention
-                share and query-key cosines per modality. Defaults to False.
 
         Returns:
-            tuple: fused feature [B, D] and the stats dict (or None).
+            tuple: fused feature [B, D] and the last layer's
+            :class:`AttentionRecord` (the CLS query that makes the feature).
         """
         tokens = {name: self.projection(name, x) for name, x in tokens.items()}
         x, token_slices = concat_modalities(tokens, offset=1)
-        x = torch.cat([self.cls_token.expand(x.shape[0], -1, -1).to(x.dtype), x],
-                      dim=1)
-        stats = None
-        for index, layer in enumerate(self.layers):
-            last = index == len(self.layers) - 1
-            x, stats = layer(x, token_slices, return_stats and last)
-        return self.norm(x[:, 0]), stats
+        x = torch.cat(
+            [self.cls_token.expand(x.shape[0], -1, -1).to(x.dtype), x], dim=1)
+        record = None
+        for layer in self.layers:
+            x, record = layer(x, token_slices)
+        return self.norm(x[:, 0]), record

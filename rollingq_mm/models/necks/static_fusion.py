@@ -2,59 +2,78 @@
 from typing import Dict, Optional, Tuple
 
 import torch
-from mmengine.model import BaseModule
 
 from rollingq_mm.registry import MODELS
-from ..utils import check_pool, pool_tokens
+from .base import XAVIER_INIT, BaseFusion
 from .projection import ModalityProjection
 
 
 @MODELS.register_module()
-class ConcatFusion(BaseModule):
-    """Concatenate each modality's pooled token: [B, Σ D_m].
+class ConcatFusion(BaseFusion):
+    """Concatenate each modality's pooled tokens: [B, Σ D_m].
 
     Args:
-        pool (str): ``'cls'`` (first token) or ``'mean'``. Defaults to 'cls'.
+        pool (str, optional): ``'cls'``, ``'mean'`` or None (CLS where the
+            encoder has one, else mean). Defaults to None.
         init_cfg (dict, optional): mmengine init config.
     """
 
-    def __init__(self, pool: str = 'cls', init_cfg: Optional[dict] = None):
-        super().__init__(init_cfg)
-        self.pool = check_pool(pool)
+    def __init__(self,
+                 pool: Optional[str] = None,
+                 init_cfg: Optional[dict] = XAVIER_INIT):
+        super().__init__(pool, init_cfg)
 
-    def forward(self, tokens: Dict[str, torch.Tensor],
-                return_stats: bool = False) -> Tuple[torch.Tensor, None]:
+    @property
+    def out_channels(self) -> int:
+        if not self.in_dims:
+            raise RuntimeError('ConcatFusion knows its width only after '
+                               'bind() (MultimodalClassifier calls it)')
+        return sum(self.in_dims.values())
+
+    def forward(self, tokens: Dict[str,
+                                   torch.Tensor]) -> Tuple[torch.Tensor, None]:
         """Returns the fused feature [B, Σ D_m] and None (no attention)."""
-        pooled = [pool_tokens(x, self.pool) for x in tokens.values()]
+        pooled = [self.pool(name, x) for name, x in tokens.items()]
         return torch.cat(pooled, dim=-1), None
 
 
 @MODELS.register_module()
-class SumFusion(BaseModule):
+class SumFusion(BaseFusion):
     """Sum each modality's pooled token, projected to ``embed_dims``.
 
     Args:
         embed_dims (int): Output dimension D.
-        in_dims (dict[str, int], optional): Token dim of each modality whose
-            dim differs from D (a Linear projects it).
-        pool (str): ``'cls'`` or ``'mean'``. Defaults to 'cls'.
+        in_dims (dict[str, int], optional): Token dim of modalities whose
+            dim differs from D, for use without a classifier; inside
+            :class:`MultimodalClassifier` the projections follow the
+            encoders. Defaults to None.
+        pool (str, optional): ``'cls'``, ``'mean'`` or None (CLS where the
+            encoder has one, else mean). Defaults to None.
         init_cfg (dict, optional): mmengine init config.
     """
 
     def __init__(self,
                  embed_dims: int,
                  in_dims: Optional[Dict[str, int]] = None,
-                 pool: str = 'cls',
-                 init_cfg: Optional[dict] = None):
-        super().__init__(init_cfg)
-        self.pool = check_pool(pool)
+                 pool: Optional[str] = None,
+                 init_cfg: Optional[dict] = XAVIER_INIT):
+        super().__init__(pool, init_cfg)
+        self.embed_dims = embed_dims
         self.projection = ModalityProjection(embed_dims, in_dims)
 
-    def forward(self, tokens: Dict[str, torch.Tensor],
-                return_stats: bool = False) -> Tuple[torch.Tensor, None]:
+    @property
+    def out_channels(self) -> int:
+        return self.embed_dims
+
+    def bind(self, in_dims, cls_tokens, sources=None) -> None:
+        super().bind(in_dims, cls_tokens, sources)
+        self.projection.bind(in_dims)
+
+    def forward(self, tokens: Dict[str,
+                                   torch.Tensor]) -> Tuple[torch.Tensor, None]:
         """Returns the fused feature [B, D] and None (no attention)."""
         projected = [
-            self.projection(name, pool_tokens(x, self.pool))
+            self.projection(name, self.pool(name, x))
             for name, x in tokens.items()
         ]
         return torch.stack(projected).sum(dim=0), None

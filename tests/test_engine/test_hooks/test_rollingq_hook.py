@@ -7,7 +7,7 @@ from mmengine.logging import MessageHub, MMLogger
 from mmengine.model import BaseModel
 
 from rollingq_mm.engine import RollingQHook
-from rollingq_mm.models import RollingQAttention
+from rollingq_mm.models import RollingQAttention, RollingQuery
 from rollingq_mm.ops import anchor_query, modality_weights
 
 DIM, SLICES = 8, {'audio': slice(1, 4), 'visual': slice(4, 9)}
@@ -18,8 +18,9 @@ class TinyFusion(BaseModel):
 
     def __init__(self, num_layers=1):
         super().__init__()
-        self.layers = torch.nn.ModuleList(
-            [RollingQAttention(DIM, cls_only=False) for _ in range(num_layers)])
+        self.layers = torch.nn.ModuleList([
+            RollingQAttention(DIM, cls_only=False) for _ in range(num_layers)
+        ])
 
     def forward(self, inputs, data_samples=None, mode='tensor'):
         x = inputs
@@ -38,9 +39,13 @@ def _runner(model, batches, epoch=0):
     visualizer = SimpleNamespace(
         add_scalars=lambda values, step: scalars.append((step, values)))
     return FakeRunner(
-        model=model, epoch=epoch, logger=logger, visualizer=visualizer,
+        model=model,
+        epoch=epoch,
+        logger=logger,
+        visualizer=visualizer,
         message_hub=MessageHub.get_instance('rollingq_test'),
-        train_dataloader=[dict(inputs=b) for b in batches], scalars=scalars)
+        train_dataloader=[dict(inputs=b) for b in batches],
+        scalars=scalars)
 
 
 def _batches(num=3, seed=0, bias=2.0):
@@ -70,7 +75,8 @@ def _direct_cosines(model, batches, layer=0):
         q = attn.rolling_query(attn.q(x[:, 0]))
         keys, _ = attn.kv(x).chunk(2, dim=-1)
         means = torch.stack([keys[:, s].mean(1) for s in SLICES.values()], 1)
-        cos.append(torch.nn.functional.cosine_similarity(q[:, None], means, -1))
+        cos.append(
+            torch.nn.functional.cosine_similarity(q[:, None], means, -1))
     return torch.cat(cos).detach()
 
 
@@ -85,15 +91,18 @@ def test_air_equals_a_direct_computation(air_from):
     if air_from == 'last_batch':
         cos = cos[-4:]
     record = model.layers[0].rolling_query.history[-1]
-    assert record['air'] == pytest.approx((cos[:, 0] - cos[:, 1]).mean().item(),
-                                          abs=1e-5)
-    assert record['cos']['visual'] == pytest.approx(cos[:, 1].mean().item(),
-                                                    abs=1e-5)
-    assert not record['rotated'] and record['epoch'] == 1
+    assert record.air == pytest.approx(
+        (cos[:, 0] - cos[:, 1]).mean().item(), abs=1e-5)
+    assert record.cosines['visual'] == pytest.approx(
+        cos[:, 1].mean().item(), abs=1e-5)
+    assert not record.rotated and record.epoch == 1
     step, scalars = runner.scalars[-1]
-    assert step == 1 and scalars['rollingq/air'] == pytest.approx(record['air'])
-    assert {'rollingq/cos_audio', 'rollingq/weight_visual',
-            'rollingq/rotated'} <= set(scalars)
+    assert step == 1 and scalars['rollingq/air'] == pytest.approx(record.air)
+    assert {
+        'rollingq/cos_audio', 'rollingq/weight_visual', 'rollingq/share_audio',
+        'rollingq/rotated'
+    } <= set(scalars)
+    assert isinstance(scalars['rollingq/num_rotations'], int)
 
 
 @pytest.mark.parametrize('stats', ['epoch', 'pass'])
@@ -104,31 +113,34 @@ def test_rotated_mean_query_is_parallel_to_the_anchor(stats, method):
     runner = _runner(model, batches)
     query = model.layers[0].rolling_query
     with torch.no_grad():
-        q_mean = torch.cat([model.layers[0].q(x[:, 0]) for x in batches]).mean(0)
-        keys = torch.cat([model.layers[0].kv(x).chunk(2, -1)[0] for x in batches])
-    key_means = torch.stack([keys[:, s].mean(1).mean(0) for s in SLICES.values()])
+        q_mean = torch.cat([model.layers[0].q(x[:, 0])
+                            for x in batches]).mean(0)
+        keys = torch.cat(
+            [model.layers[0].kv(x).chunk(2, -1)[0] for x in batches])
+    key_means = torch.stack(
+        [keys[:, s].mean(1).mean(0) for s in SLICES.values()])
     sigma = 1.0
     _train_epoch(RollingQHook(sigma=sigma, stats=stats, method=method), runner)
     assert int(query.num_rotations) == 1
-    cos = torch.tensor(list(query.history[-1]['cos'].values()))
+    cos = torch.tensor(list(query.history[-1].cosines.values()))
     anchor = anchor_query(q_mean, key_means, modality_weights(cos, sigma))
     rotated_mean = query.rotation.double() @ q_mean.double()
     similarity = torch.nn.functional.cosine_similarity(rotated_mean, anchor, 0)
     assert similarity.item() >= 1 - 1e-4
-    assert rotated_mean.norm().item() == pytest.approx(q_mean.norm().item(),
-                                                       rel=1e-5)
+    assert rotated_mean.norm().item() == pytest.approx(
+        q_mean.norm().item(), rel=1e-5)
 
 
 def test_max_rotations_is_respected():
     model, batches = TinyFusion().eval(), _batches()
     runner = _runner(model, batches)
-    hook = RollingQHook(max_rotations=2)
+    hook = RollingQHook(max_rotations=2, stats='epoch')
     for epoch in range(4):
         runner.epoch = epoch
         _train_epoch(hook, runner)
     query = model.layers[0].rolling_query
     assert int(query.num_rotations) == 2
-    assert [r['rotated'] for r in query.history] == [True, True, False, False]
+    assert [r.rotated for r in query.history] == [True, True, False, False]
 
 
 def test_beta_and_interval_gate_the_rotation():
@@ -163,7 +175,8 @@ def test_progressive_without_a_cap_takes_turns():
     for epoch in range(4):
         runner.epoch = epoch
         _train_epoch(hook, runner)
-        history.append([int(l.rolling_query.num_rotations) for l in model.layers])
+        history.append(
+            [int(x.rolling_query.num_rotations) for x in model.layers])
     assert history == [[1, 0], [1, 1], [2, 1], [2, 2]]
 
 
@@ -179,13 +192,13 @@ def test_degenerate_statistics_skip_the_rotation():
     _train_epoch(RollingQHook(), runner)
     assert int(attn.rolling_query.num_rotations) == 0
     assert torch.equal(attn.rolling_query.rotation, torch.eye(DIM))
-    assert not attn.rolling_query.history[-1]['rotated']
+    assert not attn.rolling_query.history[-1].rotated
 
 
 def test_the_hook_needs_a_rolling_query_and_valid_arguments():
     model = torch.nn.Linear(2, 2)
     with pytest.raises(RuntimeError, match='no RollingQuery'):
-        RollingQHook().before_train_epoch(_runner(model, []))
+        RollingQHook().before_train(_runner(model, []))
     with pytest.raises(ValueError, match='stats'):
         RollingQHook(stats='batch')
     with pytest.raises(ValueError, match='method'):
@@ -202,3 +215,59 @@ def test_non_finite_statistics_are_skipped_with_a_warning():
     query = model.layers[0].rolling_query
     assert int(query.num_rotations) == 0 and query.history == []
     assert torch.equal(query.rotation, torch.eye(DIM))
+
+
+def test_reasons_not_to_rotate_are_logged():
+    model, batches = TinyFusion().eval(), _batches()
+    runner = _runner(model, batches)
+    logs = []
+    runner.logger = SimpleNamespace(info=logs.append, warning=logs.append)
+    hook = RollingQHook(max_rotations=1)
+    for epoch in range(2):
+        runner.epoch = epoch
+        _train_epoch(hook, runner)
+    runner.epoch = 2
+    _train_epoch(RollingQHook(beta=1.99, max_rotations=None), runner)
+    assert logs[0].endswith('-> ROTATED (rotation #1)')
+    assert logs[1].endswith(
+        '-> not rotated: cap reached (1 of max_rotations=1)')
+    assert logs[2].endswith('-> not rotated: |AIR| <= beta=1.99')
+    assert 'num_rotations: 1,' in logs[1]  # counts as integers
+
+
+def test_one_modality_and_a_silent_attention_fail_before_work():
+    attn = RollingQAttention(DIM)
+    attn.rolling_query.modalities = ['audio']
+    with pytest.raises(RuntimeError, match='single modality'):
+        RollingQHook().before_train(_runner(attn, []))
+
+    class Silent(torch.nn.Module):  # holds a query, returns no record
+
+        def __init__(self):
+            super().__init__()
+            self.rolling_query = RollingQuery(DIM)
+
+        def forward(self, x):
+            return self.rolling_query(x)
+
+    model = Silent()
+    runner = _runner(model, [])
+    hook = RollingQHook()
+    hook.before_train_epoch(runner)
+    with pytest.raises(TypeError, match='returned no AttentionRecord'):
+        model(torch.randn(2, DIM))
+    hook.stop_collecting()
+
+
+def test_resume_is_reported():
+    model, batches = TinyFusion().eval(), _batches()
+    runner = _runner(model, batches)
+    _train_epoch(RollingQHook(), runner)
+    fresh = TinyFusion()
+    fresh.load_state_dict(model.state_dict())
+    fresh.layers[0].rolling_query.modalities = ['audio', 'visual']
+    logs = []
+    runner = _runner(fresh, batches)
+    runner.logger = SimpleNamespace(info=logs.append, warning=logs.append)
+    RollingQHook().before_train(runner)
+    assert 'restored 1 rotation(s) (at epoch(s) [1])' in logs[0]

@@ -5,14 +5,21 @@ from mmpretrain.structures import DataSample
 
 from rollingq_mm.registry import MODELS
 
-VIT = dict(type='TimmEncoder', model_name='vit_tiny_patch16_224',
-           img_size=(16, 16), patch_size=8, embed_dim=16, depth=1, num_heads=2)
+VIT = dict(
+    type='TimmEncoder',
+    model_name='vit_tiny_patch16_224',
+    img_size=(16, 16),
+    patch_size=8,
+    embed_dim=16,
+    depth=1,
+    num_heads=2)
 
 
 def _model(neck=None, **kwargs):
     cfg = dict(
         type='MultimodalClassifier',
-        encoders=dict(audio=dict(VIT, in_chans=1), visual=dict(VIT, in_chans=3)),
+        encoders=dict(
+            audio=dict(VIT, in_chans=1), visual=dict(VIT, in_chans=3)),
         neck=neck or dict(type='AttentionFusion', embed_dims=16),
         head=dict(type='LinearClsHead', num_classes=4, in_channels=16),
         probe_heads=dict(type='LinearClsHead', num_classes=4),
@@ -25,8 +32,9 @@ def _model(neck=None, **kwargs):
 
 def _batch(size=4):
     return dict(
-        inputs=dict(audio=torch.randn(size, 1, 16, 16),
-                    visual=torch.randn(size, 3, 16, 16)),
+        inputs=dict(
+            audio=torch.randn(size, 1, 16, 16),
+            visual=torch.randn(size, 3, 16, 16)),
         data_samples=[DataSample().set_gt_label(i % 4) for i in range(size)])
 
 
@@ -77,10 +85,14 @@ def test_preprocessor_normalises_per_modality():
     assert torch.allclose(data['inputs']['visual'], expected)
     assert torch.equal(data['inputs']['audio'], batch['inputs']['audio'])
     # a list of per-sample dicts (pseudo_collate) is stacked the same way
-    listed = dict(inputs=[{m: x[i] for m, x in batch['inputs'].items()}
-                          for i in range(4)], data_samples=batch['data_samples'])
-    assert torch.allclose(model.data_preprocessor(listed)['inputs']['visual'],
-                          expected)
+    listed = dict(
+        inputs=[{
+            m: x[i]
+            for m, x in batch['inputs'].items()
+        } for i in range(4)],
+        data_samples=batch['data_samples'])
+    assert torch.allclose(
+        model.data_preprocessor(listed)['inputs']['visual'], expected)
 
 
 def test_bad_inputs_are_clear_errors():
@@ -94,5 +106,74 @@ def test_bad_inputs_are_clear_errors():
     with pytest.raises(ValueError, match="'visual'.*3 channel"):
         model.data_preprocessor(bad)
     with pytest.raises(KeyError, match='unknown modalities'):
-        _model(probe_heads=dict(text=dict(type='LinearClsHead',
-                                          num_classes=4, in_channels=16)))
+        _model(
+            probe_heads=dict(
+                text=dict(type='LinearClsHead', num_classes=4,
+                          in_channels=16)))
+
+
+CNN = dict(type='TimmEncoder', model_name='resnet18', in_chans=3)
+
+
+def test_head_and_probes_start_from_the_authors_init():
+    model = _model()
+    model.init_weights()
+    head, probe = model.head.fc, model.probe_heads['visual'].fc
+    for layer in (head, probe, model.neck.layers[0].q):
+        assert torch.equal(layer.bias, torch.zeros_like(layer.bias))
+        fan_in, fan_out = layer.weight.shape[1], layer.weight.shape[0]
+        xavier = (2 / (fan_in + fan_out))**0.5
+        assert layer.weight.std().item() == pytest.approx(xavier, rel=0.3)
+    # mmpretrain's LinearClsHead default would be Normal(std=0.01)
+    assert head.weight.std().item() > 0.1
+
+
+def test_init_cfg_of_encoders_and_probe_heads_is_honoured():
+    constant = dict(type='Constant', val=0.25, layer='Linear')
+    model = _model(
+        encoders=dict(
+            audio=dict(VIT, in_chans=1, init_cfg=constant),
+            visual=dict(VIT, in_chans=3)),
+        probe_heads=dict(
+            type='LinearClsHead', num_classes=4, init_cfg=constant))
+    model.init_weights()
+    audio_fc = model.encoders['audio'].model.blocks[0].mlp.fc1.weight
+    assert torch.all(audio_fc == 0.25)
+    visual_fc = model.encoders['visual'].model.blocks[0].mlp.fc1.weight
+    assert not torch.all(visual_fc == 0.25)  # timm's own init, untouched
+    assert torch.all(model.probe_heads['audio'].fc.weight == 0.25)
+    assert not torch.all(model.head.fc.weight == 0.25)
+
+
+def test_pooling_follows_the_encoders_cls_declaration():
+    model = _model(
+        encoders=dict(audio=dict(VIT, in_chans=1), visual=CNN),
+        neck=dict(type='ConcatFusion'),
+        head=dict(type='LinearClsHead', num_classes=4))  # in_channels filled
+    assert model.cls_tokens == dict(audio=True, visual=False)
+    assert model.neck.pools == dict(audio='cls', visual='mean')
+    assert model.probe_pools == dict(audio='cls', visual='mean')
+    assert model.head.in_channels == 16 + 512
+    batch = _batch()
+    batch['inputs']['visual'] = torch.randn(4, 3, 32, 32)
+    model.eval()
+    data = model.data_preprocessor(batch)
+    tokens = model.encode(data['inputs'])
+    fused = model.extract_feat(data['inputs'])
+    assert torch.allclose(fused[:, 16:], tokens['visual'].mean(1))
+    with pytest.raises(ValueError, match="'visual' .*resnet18.*no CLS"):
+        _model(
+            encoders=dict(audio=dict(VIT, in_chans=1), visual=CNN),
+            neck=dict(type='ConcatFusion', pool='cls'),
+            head=dict(type='LinearClsHead', num_classes=4))
+    with pytest.raises(ValueError, match="probe_pool='cls'.*'visual'"):
+        _model(
+            encoders=dict(audio=dict(VIT, in_chans=1), visual=CNN),
+            neck=dict(type='ConcatFusion'),
+            probe_pool='cls',
+            head=dict(type='LinearClsHead', num_classes=4))
+
+
+def test_a_head_width_that_does_not_fit_is_an_error_at_build():
+    with pytest.raises(ValueError, match='head.in_channels is 16 .* width 32'):
+        _model(neck=dict(type='ConcatFusion'))

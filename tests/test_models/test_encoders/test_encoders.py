@@ -3,14 +3,23 @@ import torch
 
 from rollingq_mm.models import SequenceEncoder, TimmEncoder
 
-VIT = dict(model_name='vit_tiny_patch16_224', img_size=(32, 32), patch_size=8,
-           embed_dim=32, depth=1, num_heads=2)
+VIT = dict(
+    model_name='vit_tiny_patch16_224',
+    img_size=(32, 32),
+    patch_size=8,
+    embed_dim=32,
+    depth=1,
+    num_heads=2)
 
 
 def test_timm_vit_returns_tokens_with_cls():
     encoder = TimmEncoder(in_chans=1, **VIT)
     tokens = encoder(torch.randn(2, 1, 32, 32))
     assert tokens.shape == (2, 17, 32) and encoder.embed_dims == 32
+    assert encoder.has_cls_token
+    pooled = TimmEncoder(
+        in_chans=1, class_token=False, global_pool='avg', **VIT)
+    assert not pooled.has_cls_token
 
 
 def test_video_folds_frames_into_the_batch():
@@ -29,6 +38,7 @@ def test_video_folds_frames_into_the_batch():
 def test_cnn_feature_map_becomes_tokens():
     encoder = TimmEncoder('resnet18')
     assert encoder(torch.randn(1, 3, 64, 64)).shape == (1, 4, 512)
+    assert not encoder.has_cls_token  # token 0 is a corner of the map
 
 
 def test_local_checkpoint_loads_and_missing_one_is_a_clear_error(tmp_path):
@@ -45,9 +55,10 @@ def test_local_checkpoint_loads_and_missing_one_is_a_clear_error(tmp_path):
 
 
 def test_sequence_encoder():
-    encoder = SequenceEncoder(in_channels=35, embed_dims=32, num_layers=2,
-                              num_heads=4, max_len=20)
+    encoder = SequenceEncoder(
+        in_channels=35, embed_dims=32, num_layers=2, num_heads=4, max_len=20)
     assert encoder(torch.randn(2, 20, 35)).shape == (2, 21, 32)
+    assert encoder.has_cls_token  # a learned CLS token is prepended
     with pytest.raises(ValueError, match='in_channels'):
         encoder(torch.randn(2, 20, 74))
     with pytest.raises(ValueError, match='max_len'):
