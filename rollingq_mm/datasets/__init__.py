@@ -1,6 +1,6 @@
 from .array_dataset import InMemoryMultimodalDataset, MultimodalArrayDataset
-from .cmu_mosei import CMUMOSEI
 from .clip_dataset import AudioVisualClipDataset
+from .cmu_mosei import CMUMOSEI
 from .cremad import CremaD
 from .kinetics_sounds import KineticsSounds
 from .synthetic import SyntheticMultimodal

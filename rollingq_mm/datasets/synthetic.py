@@ -46,7 +46,6 @@ class SyntheticMultimodal(InMemoryMultimodalDataset):
         **kwargs: ``pipeline``, ``test_mode``, ... (mmengine BaseDataset).
     """
 
-
     def __init__(self,
                  split: str = 'train',
                  num_samples: int = 2000,
@@ -86,6 +85,10 @@ class SyntheticMultimodal(InMemoryMultimodalDataset):
                 classes=tuple(f'class_{i}' for i in range(num_classes)))
         super().__init__(modalities=modalities, metainfo=metainfo, **kwargs)
 
+    @property
+    def source(self) -> str:
+        return f'SyntheticMultimodal(split={self.split!r}, seed={self.seed})'
+
     # ---------------------------------------------------------- prototypes
     def _prototypes(self) -> Tuple[np.ndarray, np.ndarray]:
         """Unit-RMS class prototypes: audio bands and smooth visual images."""
@@ -113,9 +116,11 @@ class SyntheticMultimodal(InMemoryMultimodalDataset):
         labels = rng.integers(0, self.num_classes, size=count)
         gains = rng.uniform(0.5, 1.5, size=(count, 2)).astype(np.float32)
         arrays = {
-            'audio': self.audio_snr * gains[:, 0, None, None, None] *
+            'audio':
+            self.audio_snr * gains[:, 0, None, None, None] *
             audio_protos[labels],
-            'visual': self.visual_snr * gains[:, 1, None, None, None] *
+            'visual':
+            self.visual_snr * gains[:, 1, None, None, None] *
             visual_protos[labels],
         }
         for name, array in arrays.items():

@@ -16,7 +16,8 @@ def rollingq_scope():
     with ``default_scope='rollingq_mm'``). The previous scope is restored
     afterwards, so tests elsewhere see no change.
     """
-    import rollingq_mm  # noqa: F401
     from mmengine.registry import DefaultScope
+
+    import rollingq_mm  # noqa: F401
     with DefaultScope.overwrite_default_scope('rollingq_mm'):
         yield

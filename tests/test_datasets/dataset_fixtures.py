@@ -24,7 +24,9 @@ KS_CLIPS = [('-0DdlOuIFUI_000030_000040', 3), ('abc_000001_000011', 0),
 MOSEI_DIMS = {'text': 300, 'audio': 74, 'vision': 35}
 
 
-def write_wav(path: str, seconds: float = 1.2, rate: int = 16000,
+def write_wav(path: str,
+              seconds: float = 1.2,
+              rate: int = 16000,
               freq: float = 440.0) -> np.ndarray:
     """A sine tone plus a little noise, 16-bit PCM; returns the samples."""
     import soundfile
@@ -37,7 +39,8 @@ def write_wav(path: str, seconds: float = 1.2, rate: int = 16000,
     return wave
 
 
-def write_jpg(path: str, size: Tuple[int, int] = (36, 48),
+def write_jpg(path: str,
+              size: Tuple[int, int] = (36, 48),
               seed: int = 0) -> None:
     """A random RGB image of ``size`` (H, W) as JPEG."""
     import cv2
@@ -47,17 +50,22 @@ def write_jpg(path: str, size: Tuple[int, int] = (36, 48),
     assert cv2.imwrite(path, image)
 
 
-def write_frames(frame_dir: str, count: int, size: Tuple[int, int],
+def write_frames(frame_dir: str,
+                 count: int,
+                 size: Tuple[int, int],
                  seed: int = 0) -> List[str]:
     """``frame_00001.jpg`` ... (ffmpeg numbering) in ``frame_dir``."""
-    paths = [osp.join(frame_dir, f'frame_{i:05d}.jpg')
-             for i in range(1, count + 1)]
+    paths = [
+        osp.join(frame_dir, f'frame_{i:05d}.jpg') for i in range(1, count + 1)
+    ]
     for index, path in enumerate(paths):
         write_jpg(path, size, seed + index)
     return paths
 
 
-def write_video(path: str, seconds: float = 2.5, fps: float = 10.,
+def write_video(path: str,
+                seconds: float = 2.5,
+                fps: float = 10.,
                 size: Tuple[int, int] = (36, 48)) -> int:
     """An MJPG .avi whose frame i is filled with gray level i; returns N."""
     import cv2
@@ -86,30 +94,34 @@ def make_cremad(root: str,
     for index, (clip, _) in enumerate(clips):
         wav = osp.join(root, 'AudioWAV', clip + '.wav')
         write_wav(wav, seconds, freq=300. + 50 * index)
-        write_frames(osp.join(root, 'Image-01-FPS', clip), num_frames,
-                     frame_size, seed=10 * index)
+        write_frames(
+            osp.join(root, 'Image-01-FPS', clip),
+            num_frames,
+            frame_size,
+            seed=10 * index)
         if spec:
             from rollingq_mm.datasets.transforms.audio import \
                 wav_to_spectrogram
             os.makedirs(osp.join(root, 'spec'), exist_ok=True)
-            np.save(osp.join(root, 'spec', clip + '.npy'),
-                    wav_to_spectrogram(wav))
+            np.save(
+                osp.join(root, 'spec', clip + '.npy'), wav_to_spectrogram(wav))
     encoding = 'utf-8-sig' if bom else 'utf-8'
-    for name, rows in (('train.csv', clips), ('test.csv',
-                                              clips[:test_clips])):
-        with open(osp.join(root, name), 'w', encoding=encoding,
-                  newline='') as f:
+    for name, rows in (('train.csv', clips), ('test.csv', clips[:test_clips])):
+        with open(
+                osp.join(root, name), 'w', encoding=encoding, newline='') as f:
             csv.writer(f).writerows(rows)
     return dict(root=root, train='train.csv', test='test.csv')
 
 
-def make_kinetics_sounds(root: str,
-                         clips: Sequence[Tuple[str, int]] = tuple(KS_CLIPS),
-                         split: str = 'train',
-                         sep: str = ' ',
-                         num_frames: int = 10,
-                         frame_size: Tuple[int, int] = (36, 48),
-                         spec_shape: Tuple[int, int] = (1024, 128)) -> str:
+def make_kinetics_sounds(
+    root: str,
+    clips: Sequence[Tuple[str, int]] = tuple(KS_CLIPS),
+    split: str = 'train',
+    sep: str = ' ',
+    num_frames: int = 10,
+    frame_size: Tuple[int, int] = (36, 48),
+    spec_shape: Tuple[int, int] = (1024, 128)
+) -> str:
     """A Kinetics-Sounds split: ks_<split>.txt, <split>_spec, <split>_frames.
 
     List lines are ``id<sep>label``; with ``sep=' '`` an extra middle field
@@ -120,10 +132,14 @@ def make_kinetics_sounds(root: str,
     for index, (clip, label) in enumerate(clips):
         spec_dir = osp.join(root, f'{split}_spec')
         os.makedirs(spec_dir, exist_ok=True)
-        np.save(osp.join(spec_dir, clip + '.npy'),
-                rng.standard_normal(spec_shape).astype(np.float32))
-        write_frames(osp.join(root, f'{split}_frames', clip), num_frames,
-                     frame_size, seed=index)
+        np.save(
+            osp.join(spec_dir, clip + '.npy'),
+            rng.standard_normal(spec_shape).astype(np.float32))
+        write_frames(
+            osp.join(root, f'{split}_frames', clip),
+            num_frames,
+            frame_size,
+            seed=index)
         middle = [f'name_{label}'] if sep == ' ' else []
         lines.append(sep.join([clip, *middle, str(label)]))
     ann_file = f'ks_{split}.txt'

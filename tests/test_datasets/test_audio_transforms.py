@@ -6,10 +6,9 @@ from dataset_fixtures import write_wav
 
 from rollingq_mm.datasets.transforms import (LoadAudioSpectrogram,
                                              LoadSpectrogramNpy)
-from rollingq_mm.datasets.transforms.audio import (fit_length,
-                                                   log_spectrogram, resample)
-from rollingq_mm.datasets.transforms.fbank import (kaldi_fbank,
-                                                   mel_filterbank,
+from rollingq_mm.datasets.transforms.audio import (fit_length, log_spectrogram,
+                                                   resample)
+from rollingq_mm.datasets.transforms.fbank import (kaldi_fbank, mel_filterbank,
                                                    wave_to_fbank)
 
 
@@ -31,10 +30,8 @@ def test_stft_matches_a_numpy_reference():
     n_fft, hop = 512, 353
     padded = np.pad(wave, n_fft // 2)
     window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)
-    frames = np.stack([
-        padded[i * hop:i * hop + n_fft]
-        for i in range(1 + wave.size // hop)
-    ])
+    frames = np.stack(
+        [padded[i * hop:i * hop + n_fft] for i in range(1 + wave.size // hop)])
     expected = np.log(np.abs(np.fft.rfft(frames * window)).T + 1e-7)
     np.testing.assert_allclose(
         log_spectrogram(wave, n_fft, hop), expected, atol=1e-3)
@@ -47,8 +44,7 @@ def test_resample_and_tiling():
     out = resample(tone, rate_in, rate_out)
     assert out.shape == (rate_out, )
     t_out = np.arange(rate_out) / rate_out
-    np.testing.assert_allclose(out, np.sin(2 * np.pi * 100 * t_out),
-                               atol=1e-4)
+    np.testing.assert_allclose(out, np.sin(2 * np.pi * 100 * t_out), atol=1e-4)
     tiled = fit_length(np.arange(5.), 12)
     np.testing.assert_array_equal(tiled, [0, 1, 2, 3, 4] * 2 + [0, 1])
 
@@ -60,8 +56,7 @@ def test_precomputed_npy_equals_on_the_fly(tmp_path):
     spec = loader(dict(audio_path=wav))['audio']
     npy = str(tmp_path / 'a.npy')
     np.save(npy, spec[0])
-    np.testing.assert_array_equal(loader(dict(audio_path=npy))['audio'],
-                                  spec)
+    np.testing.assert_array_equal(loader(dict(audio_path=npy))['audio'], spec)
 
 
 def test_bad_audio_files_name_the_file_and_fix(tmp_path):

@@ -12,9 +12,11 @@ from rollingq_mm.registry import DATASETS
 
 def _build(path, **kwargs):
     modalities = kwargs.pop('modalities', ['text', 'audio', 'visual'])
-    cfg = dict(type='CMUMOSEI', ann_file=str(path), modalities=modalities,
-               pipeline=[dict(type='PackMultimodalInputs',
-                              modalities=modalities)])
+    cfg = dict(
+        type='CMUMOSEI',
+        ann_file=str(path),
+        modalities=modalities,
+        pipeline=[dict(type='PackMultimodalInputs', modalities=modalities)])
     cfg.update(kwargs)
     return DATASETS.build(cfg)
 
@@ -38,16 +40,26 @@ def test_three_modalities_shapes_and_cleaning(tmp_path):
         dataset = _build(path, split='train')
     finally:
         logger.removeHandler(handler)
-    warnings = [r.getMessage() for r in handler.records
-                if r.levelno == logging.WARNING]
-    assert warnings == ["CMUMOSEI train: set 2 non-finite value(s) (0.06%) "
-                        "of 'audio' to 0"]
+    warnings = [
+        r.getMessage() for r in handler.records if r.levelno == logging.WARNING
+    ]
+    assert warnings == [
+        "CMUMOSEI train: set 2 non-finite value(s) (0.06%) "
+        "of 'audio' to 0"
+    ]
     assert len(dataset) == len(labels['train'])
     sample = dataset[0]
-    assert {k: tuple(v.shape) for k, v in sample['inputs'].items()} == {
-        'text': (8, 300), 'audio': (8, 74), 'visual': (8, 35)}
-    assert all(np.isfinite(dataset.get_data_info(i)['audio']).all()
-               for i in range(len(dataset)))
+    assert {
+        k: tuple(v.shape)
+        for k, v in sample['inputs'].items()
+    } == {
+        'text': (8, 300),
+        'audio': (8, 74),
+        'visual': (8, 35)
+    }
+    assert all(
+        np.isfinite(dataset.get_data_info(i)['audio']).all()
+        for i in range(len(dataset)))
     assert sample['data_samples'].clip_id == 'vid0_0_1'
 
 
@@ -63,8 +75,8 @@ def test_label_rules_and_splits(tmp_path, rule, expected):
         got = [dataset.get_data_info(i)['gt_label'] for i in range(5)]
         assert got == expected
     dataset = _build(path, split='test', label_rule=rule, exclude_zero=True)
-    assert [dataset.get_data_info(i)['gt_label'] for i in range(4)] == [
-        0, 0, 1, 1]
+    assert [dataset.get_data_info(i)['gt_label']
+            for i in range(4)] == [0, 0, 1, 1]
 
 
 def test_two_modalities_and_unaligned_lengths(tmp_path):
@@ -90,8 +102,10 @@ def test_bad_input_is_explained(tmp_path):
     data['train']['vision'] = data['train']['vision'][:, :, 0]
     with open(path, 'wb') as f:
         pickle.dump(data, f)
-    with pytest.raises(ValueError, match=r"bad.pkl \['train'\]\['vision'\] "
-                       r'has shape \(6, 8\).*\[N, L, F\]'):
+    with pytest.raises(
+            ValueError,
+            match=r"bad.pkl \['train'\]\['vision'\] "
+            r'has shape \(6, 8\).*\[N, L, F\]'):
         _build(path)
     with open(path, 'wb') as f:
         pickle.dump({'training': {}}, f)

@@ -6,9 +6,10 @@ from rollingq_mm.datasets.transforms import CorruptModality, sample_noise_level
 
 def _results(index=3, seed=0):
     rng = np.random.default_rng(seed)
-    return dict(sample_idx=index,
-                audio=(2.0 + 3.0 * rng.standard_normal((1, 200, 200))).astype(
-                    np.float32))
+    return dict(
+        sample_idx=index,
+        audio=(2.0 + 3.0 * rng.standard_normal(
+            (1, 200, 200))).astype(np.float32))
 
 
 def test_add_noise_has_the_requested_std_and_is_deterministic():
@@ -36,9 +37,11 @@ def test_replace_keeps_mean_and_std_and_drops_the_signal():
 
 
 def test_random_level_is_reproducible():
-    out = CorruptModality('audio', level='random', max_level=2.0, seed=5)(
-        _results(index=9))
-    assert out['noise_level']['audio'] == sample_noise_level(5, 9, 'audio', 2.0)
+    out = CorruptModality(
+        'audio', level='random', max_level=2.0, seed=5)(
+            _results(index=9))
+    assert out['noise_level']['audio'] == sample_noise_level(
+        5, 9, 'audio', 2.0)
     assert 0 <= out['noise_level']['audio'] <= 2.0
 
 
@@ -49,3 +52,28 @@ def test_bad_arguments_and_inputs():
         CorruptModality('audio', level=-1)
     with pytest.raises(KeyError, match="no modality 'visual'"):
         CorruptModality('visual')(_results())
+
+
+def test_two_modalities_get_independent_noise_recorded_in_the_metainfo():
+    from rollingq_mm.datasets.transforms import PackMultimodalInputs
+    results = _results()
+    results['visual'] = results['audio'].copy()  # the same clean data
+    results['gt_label'] = 1
+    for name in ('audio', 'visual'):
+        results = CorruptModality(name, level=0.5)(results)
+    noise_a = results['audio'] - _results()['audio']
+    noise_v = results['visual'] - _results()['audio']
+    assert abs(np.corrcoef(noise_a.ravel(), noise_v.ravel())[0, 1]) < 0.02
+    assert results['corrupted'] == 'audio+visual'
+    sample = PackMultimodalInputs(['audio', 'visual'])(results)['data_samples']
+    assert sample.noise_level == {'audio': 0.5, 'visual': 0.5}
+    assert sample.corrupted == 'audio+visual'
+
+
+def test_the_same_sample_is_corrupted_the_same_way_in_every_worker():
+    import pickle
+    transform = CorruptModality('audio', level='random', max_level=2.0)
+    # a worker process gets its own (pickled) copy; epochs call it again
+    copies = [transform, pickle.loads(pickle.dumps(transform))]
+    outs = [t(_results(index=7))['audio'] for t in copies for _ in range(2)]
+    assert all(np.array_equal(outs[0], out) for out in outs[1:])

@@ -17,8 +17,9 @@ def _pipeline(test_mode: bool, modalities=('audio', 'visual')):
     if 'visual' in modalities:
         steps += [
             dict(type='LoadFrames', num_frames=3, test_mode=test_mode),
-            dict(type='FrameTransforms',
-                 transforms=[dict(type='Resize', scale=(32, 32))]),
+            dict(
+                type='FrameTransforms',
+                transforms=[dict(type='Resize', scale=(32, 32))]),
         ]
     return steps + [
         dict(type='PackMultimodalInputs', modalities=list(modalities))
@@ -26,8 +27,11 @@ def _pipeline(test_mode: bool, modalities=('audio', 'visual')):
 
 
 def _build(root, **kwargs):
-    cfg = dict(type='CremaD', data_root=root, ann_file='train.csv',
-               pipeline=_pipeline(kwargs.pop('test_mode', False)))
+    cfg = dict(
+        type='CremaD',
+        data_root=root,
+        ann_file='train.csv',
+        pipeline=_pipeline(kwargs.pop('test_mode', False)))
     cfg.update(kwargs)
     return DATASETS.build(cfg)
 
@@ -42,8 +46,8 @@ def test_labels_paths_and_samples(tmp_path, bom):
         info = dataset.get_data_info(index)
         assert info['clip_id'] == clip and info['gt_label'] == LABELS[label]
         assert info['audio_path'].endswith(f'AudioWAV/{clip}.wav')
-        assert [os.path.basename(p) for p in info['frame_paths']] == [
-            'frame_00001.jpg', 'frame_00002.jpg', 'frame_00003.jpg']
+        assert [os.path.basename(p) for p in info['frame_paths']
+                ] == ['frame_00001.jpg', 'frame_00002.jpg', 'frame_00003.jpg']
     sample = dataset[0]
     assert tuple(sample['inputs']['audio'].shape) == (1, 257, 188)
     assert tuple(sample['inputs']['visual'].shape) == (3, 3, 32, 32)
@@ -68,8 +72,8 @@ def test_one_modality_needs_only_its_files(tmp_path):
     root = make_cremad(str(tmp_path))['root']
     for clip, _ in CREMAD_CLIPS:
         os.remove(os.path.join(root, 'AudioWAV', clip + '.wav'))
-    dataset = _build(root, modalities=['visual'],
-                     pipeline=_pipeline(False, ['visual']))
+    dataset = _build(
+        root, modalities=['visual'], pipeline=_pipeline(False, ['visual']))
     assert set(dataset[0]['inputs']) == {'visual'}
 
 
@@ -77,8 +81,10 @@ def test_unknown_label_names_row_and_allowed(tmp_path):
     root = make_cremad(str(tmp_path))['root']
     with open(os.path.join(root, 'train.csv'), 'a') as f:
         f.write('1091_XX_CAL_XX,CAL\n')
-    with pytest.raises(ValueError, match=r"row 7: unknown label 'CAL'.*"
-                       r"1091_XX_CAL_XX.*NEU, HAP, SAD, FEA, DIS, ANG"):
+    with pytest.raises(
+            ValueError,
+            match=r"row 7: unknown label 'CAL'.*"
+            r"1091_XX_CAL_XX.*NEU, HAP, SAD, FEA, DIS, ANG"):
         _build(root)
 
 
@@ -86,11 +92,12 @@ def test_missing_files_name_file_and_converter(tmp_path):
     root = make_cremad(str(tmp_path))['root']
     clip = CREMAD_CLIPS[2][0]
     os.remove(os.path.join(root, 'AudioWAV', clip + '.wav'))
-    with pytest.raises(FileNotFoundError,
-                       match=rf'{clip}.wav[\s\S]*prepare_cremad.py'):
+    with pytest.raises(
+            FileNotFoundError, match=rf'{clip}.wav[\s\S]*prepare_cremad.py'):
         _build(root)
-    with pytest.raises(FileNotFoundError,
-                       match=r'spectrogram file .*spec/[\s\S]*prepare_cremad'):
+    with pytest.raises(
+            FileNotFoundError,
+            match=r'spectrogram file .*spec/[\s\S]*prepare_cremad'):
         _build(root, spec_prefix='spec')
     dataset = _build(root, skip_missing=True)
     assert len(dataset) == len(CREMAD_CLIPS) - 1
@@ -110,8 +117,11 @@ def test_unreadable_files_at_load_time(tmp_path):
     with open(frame, 'wb') as f:
         f.write(b'')
     with pytest.raises(ValueError, match='frame_00001.jpg.*re-extract'):
-        _build(root, test_mode=True, modalities=['visual'],
-               pipeline=_pipeline(True, ['visual']))[1]
+        _build(
+            root,
+            test_mode=True,
+            modalities=['visual'],
+            pipeline=_pipeline(True, ['visual']))[1]
 
 
 def test_bad_modality_is_refused(tmp_path):

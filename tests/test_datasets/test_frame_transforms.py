@@ -27,8 +27,9 @@ def test_load_frames_from_paths_and_dir(tmp_path):
     assert len(out['visual']) == 3 and out['visual'][0].shape == (20, 30, 3)
     assert out['visual'][0].dtype == np.uint8
     np.testing.assert_array_equal(out['frame_inds'], [0, 2, 4])
-    out = LoadFrames(num_frames=2, test_mode=True, stack=True)(
-        dict(frame_dir=str(tmp_path / 'clip')))
+    out = LoadFrames(
+        num_frames=2, test_mode=True, stack=True)(
+            dict(frame_dir=str(tmp_path / 'clip')))
     assert out['visual'].shape == (2, 20, 30, 3)
 
 
@@ -45,8 +46,9 @@ def test_bad_frames_name_the_file(tmp_path):
 def test_frame_transforms_use_one_draw_per_clip(tmp_path):
     """Identical frames must stay identical under random crop + flip."""
     write_jpg(str(tmp_path / 'f.jpg'), (60, 80), seed=3)
-    frames = LoadFrames(num_frames=1, test_mode=True)(
-        dict(frame_paths=[str(tmp_path / 'f.jpg')]))['visual'] * 4
+    frames = LoadFrames(
+        num_frames=1, test_mode=True)(
+            dict(frame_paths=[str(tmp_path / 'f.jpg')]))['visual'] * 4
     transform = FrameTransforms(transforms=[
         dict(type='RandomResizedCrop', scale=32),
         dict(type='RandomFlip', prob=0.5, direction='horizontal'),

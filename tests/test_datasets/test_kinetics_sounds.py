@@ -12,12 +12,16 @@ def _build(root, ann_file, **kwargs):
     pipeline = [
         dict(type='LoadSpectrogramNpy', expected_shape=(1024, 128)),
         dict(type='LoadFrames', num_frames=3, test_mode=True),
-        dict(type='FrameTransforms',
-             transforms=[dict(type='Resize', scale=(32, 32))]),
+        dict(
+            type='FrameTransforms',
+            transforms=[dict(type='Resize', scale=(32, 32))]),
         dict(type='PackMultimodalInputs', modalities=['audio', 'visual']),
     ]
-    cfg = dict(type='KineticsSounds', data_root=root, ann_file=ann_file,
-               pipeline=pipeline)
+    cfg = dict(
+        type='KineticsSounds',
+        data_root=root,
+        ann_file=ann_file,
+        pipeline=pipeline)
     cfg.update(kwargs)
     return DATASETS.build(cfg)
 
@@ -43,14 +47,22 @@ def test_classes_file_and_test_split_prefixes(tmp_path):
     ann_file = make_kinetics_sounds(str(tmp_path), split='test')
     names = [f'action {i}' for i in range(31)]
     (tmp_path / 'classes.txt').write_text('\n'.join(names) + '\n')
-    dataset = _build(str(tmp_path), ann_file, spec_prefix='test_spec',
-                     frame_prefix='test_frames', classes_file='classes.txt',
-                     test_mode=True)
+    dataset = _build(
+        str(tmp_path),
+        ann_file,
+        spec_prefix='test_spec',
+        frame_prefix='test_frames',
+        classes_file='classes.txt',
+        test_mode=True)
     assert dataset.metainfo['classes'] == tuple(names)
     (tmp_path / 'short.txt').write_text('a\nb\n')
     with pytest.raises(ValueError, match='2 class names but num_classes=31'):
-        _build(str(tmp_path), ann_file, spec_prefix='test_spec',
-               frame_prefix='test_frames', classes_file='short.txt')
+        _build(
+            str(tmp_path),
+            ann_file,
+            spec_prefix='test_spec',
+            frame_prefix='test_frames',
+            classes_file='short.txt')
 
 
 def test_bad_lines_name_file_and_line(tmp_path):
@@ -70,14 +82,16 @@ def test_missing_and_wrong_files(tmp_path):
     frame_dir = tmp_path / 'train_frames' / clip
     for name in os.listdir(frame_dir):
         os.remove(frame_dir / name)
-    with pytest.raises(FileNotFoundError,
-                       match=rf'0 .jpg frame\(s\) in .*{clip}[\s\S]*'
-                       'prepare_kinetics_sounds.py'):
+    with pytest.raises(
+            FileNotFoundError,
+            match=rf'0 .jpg frame\(s\) in .*{clip}[\s\S]*'
+            'prepare_kinetics_sounds.py'):
         _build(str(tmp_path), ann_file)
     dataset = _build(str(tmp_path), ann_file, skip_missing=True)
     assert len(dataset) == len(KS_CLIPS) - 1
     np.save(tmp_path / 'train_spec' / f'{KS_CLIPS[0][0]}.npy',
             np.zeros((998, 128), np.float32))
-    with pytest.raises(ValueError, match=r'\(998, 128\), expected '
-                       r'\(1024, 128\)'):
+    with pytest.raises(
+            ValueError, match=r'\(998, 128\), expected '
+            r'\(1024, 128\)'):
         dataset[0]

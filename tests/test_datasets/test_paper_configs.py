@@ -35,13 +35,16 @@ AUDIO_SIZE = {'cremad': (257, 188), 'ks': (1024, 128)}
 @pytest.fixture(scope='module')
 def data_roots(tmp_path_factory):
     """One fixture folder per dataset, in its config's layout."""
-    roots = {name: str(tmp_path_factory.mktemp(name))
-             for name in ('cremad', 'ks', 'mosei')}
+    roots = {
+        name: str(tmp_path_factory.mktemp(name))
+        for name in ('cremad', 'ks', 'mosei')
+    }
     make_cremad(roots['cremad'], spec=True)
     for split in ('train', 'test'):
         make_kinetics_sounds(roots['ks'], split=split)
-    make_mosei(osp.join(roots['mosei'], 'mosei_senti_data_noalign.pkl'),
-               lengths=dict(text=5, audio=12, vision=9))
+    make_mosei(
+        osp.join(roots['mosei'], 'mosei_senti_data_noalign.pkl'),
+        lengths=dict(text=5, audio=12, vision=9))
     return roots
 
 
@@ -79,8 +82,12 @@ def shrink(cfg: Config) -> dict:
     model = copy.deepcopy(cfg.model)
     for encoder in model.encoders.values():
         if encoder.type == 'TimmEncoder':
-            encoder.update(pretrained=False, checkpoint_path=None,
-                           embed_dim=SMALL, num_heads=2, depth=1)
+            encoder.update(
+                pretrained=False,
+                checkpoint_path=None,
+                embed_dim=SMALL,
+                num_heads=2,
+                depth=1)
         else:
             encoder.update(embed_dims=SMALL, num_heads=2, num_layers=1)
     if model.neck.type == 'AttentionFusion':
@@ -126,33 +133,39 @@ def test_config_trains_one_iteration(config, data_roots):
 
 def test_rollingq_config_runs_an_epoch_with_the_runner(data_roots, tmp_path):
     """Schedules (2.5-epoch warm-up), the hook, checkpoints, validation."""
-    from mmengine.runner import Runner
+    from rollingq_mm.registry import RUNNERS
     cfg = load('rollingq/rollingq_vit-b16-4l_1xb64_cremad.py')
     cfg.model = shrink(cfg)
     for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[name].update(batch_size=2, num_workers=0, persistent_workers=False)
         cfg[name].dataset.data_root = data_roots['cremad']
-    cfg.train_cfg.max_epochs = 1
+    cfg.train_cfg.max_epochs = 3  # the cosine starts after 2.5 epochs
     cfg.work_dir = str(tmp_path)
     cfg.default_hooks.logger.interval = 1
-    runner = Runner.from_cfg(cfg)
+    runner = RUNNERS.build(cfg)
     runner.train()
     query = runner.model.neck.layers[0].rolling_query
     assert int(query.num_rotations) == 1
-    assert osp.isfile(osp.join(str(tmp_path), 'epoch_1.pth'))
+    assert osp.isfile(osp.join(str(tmp_path), 'epoch_3.pth'))
+    # the cosine ran to eta_min = 0 at the end of the 3 epochs
+    assert runner.optim_wrapper.get_lr()['lr'][0] == pytest.approx(
+        0., abs=1e-12)
 
 
 def test_vit_config_loads_a_local_in21k_style_checkpoint(tmp_path):
     """The docs' route: a timm checkpoint file -> 1-channel audio ViT."""
     import timm
-    audio = load('baselines/attention_vit-b16-4l_1xb64_cremad.py'
-                 ).model.encoders.audio
-    source = timm.create_model(audio.model_name, embed_dim=SMALL, depth=2,
-                               num_heads=2)  # with the 21k-class head
+    audio = load(
+        'baselines/attention_vit-b16-4l_1xb64_cremad.py').model.encoders.audio
+    source = timm.create_model(
+        audio.model_name, embed_dim=SMALL, depth=2,
+        num_heads=2)  # with the 21k-class head
     path = str(tmp_path / 'vit_in21k.pth')
     torch.save(source.state_dict(), path)
-    encoder = MODELS.build(dict(audio, checkpoint_path=path, embed_dim=SMALL,
-                                depth=1, num_heads=2))
+    encoder = MODELS.build(
+        dict(
+            audio, checkpoint_path=path, embed_dim=SMALL, depth=1,
+            num_heads=2))
     proj = encoder.model.patch_embed.proj.weight
     torch.testing.assert_close(
         proj, source.patch_embed.proj.weight.sum(dim=1, keepdim=True))

@@ -8,6 +8,16 @@ from rollingq_mm.registry import TRANSFORMS
 
 CORRUPTION_MODES = ('add', 'replace')
 
+# Independent random streams per (seed, sample, modality): one for the level
+# of ``level='random'``, one for the noise itself.
+_LEVEL_STREAM, _NOISE_STREAM = 0, 1
+
+
+def _rng(seed: int, sample_idx: int, modality: str,
+         stream: int) -> np.random.Generator:
+    return np.random.default_rng(
+        [seed, sample_idx, stream, *modality.encode()])
+
 
 def sample_noise_level(seed: int, sample_idx: int, modality: str,
                        max_level: float) -> float:
@@ -16,7 +26,7 @@ def sample_noise_level(seed: int, sample_idx: int, modality: str,
     Deterministic in (seed, sample index, modality name), so an analysis tool
     can recompute the level of every sample.
     """
-    rng = np.random.default_rng([seed, sample_idx, *modality.encode()])
+    rng = _rng(seed, sample_idx, modality, _LEVEL_STREAM)
     return float(rng.uniform(0.0, max_level))
 
 
@@ -27,12 +37,15 @@ class CorruptModality(BaseTransform):
     ``mode='add'``: x + N(0, (level · std(x))²) — noise relative to the
     sample's own spread. ``mode='replace'``: N(mean(x), std(x)²) of x's shape
     (the paper's probe: the modality carries no information). The noise is
-    drawn from an rng seeded by (seed, sample_idx), so a sample is corrupted
-    the same way in every run. Put it before ``PackMultimodalInputs``.
+    drawn from a stream seeded by (seed, sample_idx, modality name), so a
+    sample is corrupted the same way in every epoch, worker and run, and two
+    modalities of a sample get independent noise. Put it before
+    ``PackMultimodalInputs``.
 
     Records ``results['noise_level'][modality] = level`` and, for a level
-    > 0, ``results['corrupted'] = modality`` (so GroupedAccuracy and
-    AttentionShare group by it).
+    > 0, the modality in ``results['corrupted']`` (``'audio+visual'`` when
+    two transforms corrupt both), so GroupedAccuracy and AttentionShare
+    group by it; ``PackMultimodalInputs`` carries both into the metainfo.
 
     Args:
         modality (str): The key of the modality to corrupt.
@@ -75,7 +88,7 @@ class CorruptModality(BaseTransform):
             level = sample_noise_level(self.seed, index, self.modality,
                                        self.max_level)
         x = np.asarray(results[self.modality], dtype=np.float32)
-        rng = np.random.default_rng([self.seed, index, 7])
+        rng = _rng(self.seed, index, self.modality, _NOISE_STREAM)
         noise = rng.standard_normal(x.shape).astype(np.float32)
         if self.mode == 'add':
             corrupted = x + level * x.std() * noise
@@ -84,7 +97,9 @@ class CorruptModality(BaseTransform):
         results[self.modality] = corrupted
         results.setdefault('noise_level', {})[self.modality] = float(level)
         if self.mode == 'replace' or level > 0:
-            results['corrupted'] = self.modality
+            before = results.get('corrupted') or ''
+            names = [n for n in before.split('+') if n] + [self.modality]
+            results['corrupted'] = '+'.join(dict.fromkeys(names))
         return results
 
     def __repr__(self) -> str:

@@ -7,6 +7,7 @@ from mmcv.transforms import BaseTransform
 from mmpretrain.structures import DataSample
 
 from rollingq_mm.registry import TRANSFORMS
+from ..array_dataset import SAMPLE_META_KEYS
 
 
 @TRANSFORMS.register_module()
@@ -15,7 +16,10 @@ class PackMultimodalInputs(BaseTransform):
 
     Required keys: each of ``modalities`` (array or Tensor), ``gt_label``.
     Produces ``dict(inputs={m: Tensor}, data_samples=DataSample)`` with the
-    ``meta_keys`` that are present copied into the DataSample's metainfo.
+    ``meta_keys`` that are present copied into the DataSample's metainfo,
+    together with the per-sample metainfo keys the dataset declares
+    (``results['sample_meta_keys']``, e.g. a ``MultimodalArrayDataset``'s
+    ``meta_keys``), so the pipeline need not repeat them.
     Non-finite values are refused here, on the CPU, so that the training step
     needs no check.
 
@@ -23,13 +27,14 @@ class PackMultimodalInputs(BaseTransform):
         modalities (Sequence[str]): Modalities to pack, e.g.
             ``['audio', 'visual']``.
         meta_keys (Sequence[str]): Keys copied to the metainfo when present.
-            Defaults to ``('sample_idx', 'clip_id', 'corrupted')``.
+            Defaults to ``('sample_idx', 'clip_id', 'corrupted',
+            'noise_level')``.
     """
 
     def __init__(self,
                  modalities: Sequence[str],
                  meta_keys: Sequence[str] = ('sample_idx', 'clip_id',
-                                             'corrupted')):
+                                             'corrupted', 'noise_level')):
         if isinstance(modalities, str) or not modalities:
             raise ValueError('modalities must be a non-empty list of names, '
                              f'got {modalities!r}')
@@ -48,8 +53,8 @@ class PackMultimodalInputs(BaseTransform):
             if name not in results:
                 raise KeyError(
                     f'{self._sample_name(results)} has no modality {name!r} '
-                    f'(has {sorted(k for k in results if not k.startswith("_"))});'
-                    ' check the dataset\'s modalities and the pipeline')
+                    f'(has {sorted(k for k in results if k[:1] != "_")}); '
+                    'check the dataset\'s modalities and the pipeline')
             value = results[name]
             tensor = value if isinstance(value, torch.Tensor) else \
                 torch.from_numpy(np.ascontiguousarray(value))
@@ -62,9 +67,8 @@ class PackMultimodalInputs(BaseTransform):
         sample = DataSample()
         if 'gt_label' in results:
             sample.set_gt_label(results['gt_label'])
-        sample.set_metainfo(
-            {k: results[k]
-             for k in self.meta_keys if k in results})
+        keys = self.meta_keys + tuple(results.get(SAMPLE_META_KEYS, ()))
+        sample.set_metainfo({k: results[k] for k in keys if k in results})
         return dict(inputs=inputs, data_samples=sample)
 
     def __repr__(self) -> str:

@@ -1,0 +1,6 @@
+# Concatenation of each modality's CLS token (no attention) on AV-Digits.
+_base_ = ['./attention_vit-tiny_1xb64_av-digits.py']
+
+model = dict(neck=dict(_delete_=True, type='ConcatFusion'))  # pool: CLS
+val_evaluator = {{_base_.fusion_metrics}}  # no attention: no AttentionShare
+test_evaluator = {{_base_.fusion_metrics}}
