@@ -1,6 +1,5 @@
 """rollingq_mm: RollingQ (ICML 2025) as an OpenMMLab plugin."""
 import os.path as osp
-
 from setuptools import find_packages, setup
 
 
@@ -12,12 +11,17 @@ def read_version() -> str:
 
 
 EXTRAS = {
-    # Pure-Python mmcv without compiled ops; leave it out if you have full mmcv.
+    # Pure-Python mmcv without compiled ops; leave it out with full mmcv.
     'lite': ['mmcv-lite>=2.0.0'],
     # Reading wav files for CREMA-D (librosa is optional, only as a fallback).
     'audio': ['soundfile>=0.12'],
+    # AV-Digits: FSDD wav files and scikit-learn's bundled handwritten digits
+    'av_digits': ['soundfile>=0.12', 'scikit-learn>=1.0'],
     'analysis': ['matplotlib>=3.5'],
-    'tests': ['pytest>=7', 'soundfile>=0.12', 'matplotlib>=3.5'],
+    'tests': [
+        'pytest>=7', 'soundfile>=0.12', 'matplotlib>=3.5', 'scikit-learn>=1.0',
+        'flake8>=7', 'isort>=5.13'
+    ],
 }
 EXTRAS['all'] = sorted({req for reqs in EXTRAS.values() for req in reqs})
 

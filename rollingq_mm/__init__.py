@@ -1,20 +1,22 @@
 """rollingq_mm: RollingQ (ICML 2025) for OpenMMLab.
 
-Importing the package registers its components in the ``rollingq_mm``
-registries (children of mmpretrain's), registers mmpretrain's own modules so
-that a ``default_scope='rollingq_mm'`` config reaches both, and installs a
-local checkpoint loader that works on torch >= 2.6 (see ``utils/checkpoint``).
+``import rollingq_mm`` is cheap: the subpackages (``models``, ``engine``,
+``datasets``, ...) load on first use, and the registries load when a config
+builds something in the ``rollingq_mm`` scope (``default_scope`` or a
+``rollingq_mm.X`` type), importing our components from their locations. See
+``registry.py``.
 """
-from mmpretrain.utils import register_all_modules
+import importlib
 
 from .version import __version__
 
-# A child registry's fallback to its parent does not trigger the parent's
-# lazy imports, so mmpretrain's modules are registered up front.
-register_all_modules(init_default_scope=False)
+_SUBPACKAGES = ('datasets', 'engine', 'evaluation', 'models', 'ops',
+                'registry', 'utils')
 
-from . import datasets, engine, evaluation, models, ops, utils  # noqa: E402
+__all__ = ['__version__', *_SUBPACKAGES]
 
-__all__ = [
-    '__version__', 'datasets', 'engine', 'evaluation', 'models', 'ops', 'utils'
-]
+
+def __getattr__(name: str):
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f'{__name__}.{name}')
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

@@ -1,12 +1,19 @@
 """Child registries of mmpretrain's, with scope ``rollingq_mm``.
 
 A config with ``default_scope='rollingq_mm'`` builds both our components and
-mmpretrain's (``LinearClsHead``, ``Accuracy``, ...): a lookup that misses in a child
-falls back to its parent. Every mmpretrain registry has a child here, because the
-runner builds visualizers, loops, log processors, ... through the default scope too.
+mmpretrain's (``LinearClsHead``, ``Accuracy``, ...): a lookup that misses in a
+child falls back to its parent. Every mmpretrain registry has a child here,
+because the runner builds visualizers, loops, log processors, ... through the
+default scope too.
+
+Importing this module registers mmpretrain's modules up front: a child
+registry's fallback to its parent does not trigger the parent's lazy imports.
+Our own components are imported from each registry's ``locations`` the first
+time something is looked up in it.
 """
-from mmpretrain import registry as mmpretrain_registry
 from mmengine.registry import Registry
+from mmpretrain import registry as mmpretrain_registry
+from mmpretrain.utils import register_all_modules
 
 __all__ = [
     'RUNNERS', 'RUNNER_CONSTRUCTORS', 'LOOPS', 'HOOKS', 'LOG_PROCESSORS',
@@ -24,7 +31,7 @@ def _child(name: str, location: str = None) -> Registry:
         parent.name, parent=parent, scope='rollingq_mm', locations=locations)
 
 
-RUNNERS = _child('RUNNERS')
+RUNNERS = _child('RUNNERS', 'engine')
 RUNNER_CONSTRUCTORS = _child('RUNNER_CONSTRUCTORS')
 LOOPS = _child('LOOPS')
 HOOKS = _child('HOOKS', 'engine')
@@ -32,7 +39,7 @@ LOG_PROCESSORS = _child('LOG_PROCESSORS')
 OPTIMIZERS = _child('OPTIMIZERS')
 OPTIM_WRAPPERS = _child('OPTIM_WRAPPERS')
 OPTIM_WRAPPER_CONSTRUCTORS = _child('OPTIM_WRAPPER_CONSTRUCTORS')
-PARAM_SCHEDULERS = _child('PARAM_SCHEDULERS')
+PARAM_SCHEDULERS = _child('PARAM_SCHEDULERS', 'engine')
 DATASETS = _child('DATASETS', 'datasets')
 DATA_SAMPLERS = _child('DATA_SAMPLERS')
 TRANSFORMS = _child('TRANSFORMS', 'datasets')
@@ -46,3 +53,5 @@ METRICS = _child('METRICS', 'evaluation')
 EVALUATORS = _child('EVALUATORS')
 VISUALIZERS = _child('VISUALIZERS')
 VISBACKENDS = _child('VISBACKENDS')
+
+register_all_modules(init_default_scope=False)

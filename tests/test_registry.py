@@ -5,15 +5,21 @@ from mmengine.registry import DefaultScope
 import rollingq_mm  # noqa: F401  (registers everything)
 from rollingq_mm import registry
 
-VIT = dict(model_name='vit_tiny_patch16_224', img_size=(16, 16), patch_size=8,
-           embed_dim=16, depth=1, num_heads=2)
+VIT = dict(
+    model_name='vit_tiny_patch16_224',
+    img_size=(16, 16),
+    patch_size=8,
+    embed_dim=16,
+    depth=1,
+    num_heads=2)
 
 
 def test_default_scope_rollingq_mm_builds_ours_and_mmpretrains():
     with DefaultScope.overwrite_default_scope('rollingq_mm'):
         head = registry.MODELS.build(
             dict(type='LinearClsHead', num_classes=3, in_channels=4))
-        neck = registry.MODELS.build(dict(type='AttentionFusion', embed_dims=8))
+        neck = registry.MODELS.build(
+            dict(type='AttentionFusion', embed_dims=8))
         metric = registry.METRICS.build(dict(type='Accuracy'))
         hook = registry.HOOKS.build(dict(type='RollingQHook'))
         visualizer = registry.VISUALIZERS.get('UniversalVisualizer')
@@ -32,10 +38,11 @@ def test_another_projects_config_uses_prefixed_types():
             audio=dict(type='rollingq_mm.TimmEncoder', in_chans=1, **VIT),
             visual=dict(type='rollingq_mm.TimmEncoder', in_chans=3, **VIT)),
         neck=dict(type='rollingq_mm.AttentionFusion', embed_dims=16),
-        head=dict(type='mmpretrain.LinearClsHead', num_classes=3,
-                  in_channels=16))
+        head=dict(
+            type='mmpretrain.LinearClsHead', num_classes=3, in_channels=16))
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         model = MMPRETRAIN_MODELS.build(cfg)
-    logits = model(dict(audio=torch.randn(2, 1, 16, 16),
-                        visual=torch.randn(2, 3, 16, 16)))
+    logits = model(
+        dict(
+            audio=torch.randn(2, 1, 16, 16), visual=torch.randn(2, 3, 16, 16)))
     assert logits.shape == (2, 3)

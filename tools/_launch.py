@@ -19,7 +19,22 @@ def add_common_args(parser):
         nargs='+',
         action=DictAction,
         help='override settings in the config, key=value pairs such as '
-        'train_cfg.max_epochs=2 model.neck.num_heads=2')
+        'train_cfg.max_epochs=2 model.neck.num_heads=2; keys that do not '
+        'exist are refused (typos) unless --allow-new-keys')
+    parser.add_argument(
+        '--allow-new-keys',
+        action='store_true',
+        help='let --cfg-options add keys the config does not have')
+    parser.add_argument(
+        '--non-strict',
+        action='store_true',
+        help='load checkpoints whose keys do not fit the model (only what '
+        'fits is loaded); by default that is an error')
+    parser.add_argument(
+        '--trust-checkpoint',
+        action='store_true',
+        help='unpickle checkpoints in full, for files you made yourself; by '
+        'default only the types mmengine checkpoints hold are allowed')
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -35,7 +50,15 @@ def load_config(args) -> Config:
         raise FileNotFoundError(f'config {args.config!r} does not exist')
     cfg = Config.fromfile(args.config)
     if args.cfg_options is not None:
+        from rollingq_mm.utils.cfg_options import check_cfg_options
+        check_cfg_options(cfg, args.cfg_options,
+                          getattr(args, 'allow_new_keys', False))
         cfg.merge_from_dict(args.cfg_options)
+    if getattr(args, 'non_strict', False):
+        cfg.load_strict = False
+    if getattr(args, 'trust_checkpoint', False):
+        cfg.trust_checkpoint = True
+    check_schedule(cfg)
     cfg.launcher = args.launcher
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
@@ -43,6 +66,36 @@ def load_config(args) -> Config:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     return cfg
+
+
+def check_schedule(cfg: Config) -> None:
+    """``max_epochs`` >= 1, and no by-epoch scheduler starting after it."""
+    train_cfg = cfg.get('train_cfg') or {}
+    epochs = train_cfg.get('max_epochs')
+    if epochs is None:
+        return
+    if epochs < 1:
+        raise ValueError(f'train_cfg.max_epochs is {epochs}: nothing would be '
+                         'trained; set it to 1 or more')
+    schedulers = cfg.get('param_scheduler') or []
+    for scheduler in (schedulers
+                      if isinstance(schedulers, list) else [schedulers]):
+        if scheduler.get('by_epoch', True) and \
+                scheduler.get('begin', 0) >= epochs:
+            raise ValueError(
+                f'train_cfg.max_epochs={epochs} ends before the '
+                f'{scheduler.get("type")} schedule begins (epoch '
+                f'{scheduler["begin"]}); train longer or move its begin')
+
+
+def build_runner(cfg: Config):
+    """The config's runner (``runner_type``, ours by default) or mmengine's."""
+    from mmengine.runner import Runner
+    if 'runner_type' not in cfg:
+        return Runner.from_cfg(cfg)
+    from rollingq_mm.registry import \
+        RUNNERS  # ours, falling back to mmengine's
+    return RUNNERS.build(cfg)
 
 
 def setup_distributed_without_gpu(cfg: Config) -> None:

@@ -1,11 +1,12 @@
-"""Train a model: ``python tools/train.py CONFIG [--work-dir DIR] [--amp] ...``."""
+"""Train a model: ``python tools/train.py CONFIG [--work-dir DIR] ...``."""
 import argparse
 import os.path as osp
 
-from _launch import add_common_args, load_config, setup_distributed_without_gpu
+from _launch import (add_common_args, build_runner, load_config,
+                     setup_distributed_without_gpu)
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Train a rollingq_mm model')
     add_common_args(parser)
     parser.add_argument(
@@ -16,15 +17,19 @@ def parse_args():
         help='resume from the given checkpoint, or (no value) from the latest '
         'checkpoint in the work dir')
     parser.add_argument(
-        '--amp', action='store_true',
+        '--amp',
+        action='store_true',
         help='mixed precision (bf16 where supported) via AmpOptimWrapper')
     parser.add_argument(
-        '--auto-scale-lr', action='store_true',
-        help='scale the lr by total batch size / auto_scale_lr.base_batch_size')
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale the lr by total batch size / auto_scale_lr.base_batch_size'
+    )
     parser.add_argument(
-        '--no-validate', action='store_true',
+        '--no-validate',
+        action='store_true',
         help='do not validate during training')
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
 def merge_train_args(cfg, args):
@@ -53,13 +58,13 @@ def merge_train_args(cfg, args):
     return cfg
 
 
-def main():
-    args = parse_args()
+def main(argv=None):
+    args = parse_args(argv)
     cfg = merge_train_args(load_config(args), args)
     setup_distributed_without_gpu(cfg)
-    from mmengine.runner import Runner
-    runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg)
     runner.train()
+    return runner
 
 
 if __name__ == '__main__':

@@ -1,6 +1,13 @@
 # Runtime shared by every rollingq_mm config.
 default_scope = 'rollingq_mm'  # our registries, falling back to mmpretrain's
 custom_imports = dict(imports=['rollingq_mm'], allow_failed_imports=False)
+# mmengine's Runner with safe, strict checkpoint loading (load_from, --resume,
+# tools/test.py): refuses checkpoints that are damaged, unsafe to unpickle,
+# non-finite or that do not fit the model. tools/ flags: --non-strict,
+# --trust-checkpoint.
+runner_type = 'RollingQRunner'
+load_strict = True  # missing / unexpected / mis-shaped keys are errors
+trust_checkpoint = False  # True: unpickle checkpoints in full (own files only)
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
@@ -8,15 +15,25 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     # keep the last 2 epochs and the best by top-1 accuracy
     checkpoint=dict(
-        type='CheckpointHook', interval=1, max_keep_ckpts=2,
-        save_best='accuracy/top1', rule='greater'),
+        type='CheckpointHook',
+        interval=1,
+        max_keep_ckpts=2,
+        save_best='accuracy/top1',
+        rule='greater'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # fail before the first iteration on data / model / metric mismatches
+    preflight=dict(type='PreflightHook'),
+    # stop at the first NaN / inf loss, naming the last good checkpoint
+    divergence=dict(type='DivergenceHook'),
+    # best / last metrics, rotations, AIR and where the outputs are, at the end
+    summary=dict(type='RunSummaryHook'),
 )
 
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-    dist_cfg=dict(backend='nccl'),  # tools/ switch to gloo when there is no GPU
+    dist_cfg=dict(
+        backend='nccl'),  # tools/ switch to gloo when there is no GPU
 )
 
 vis_backends = [dict(type='LocalVisBackend')]  # add TensorboardVisBackend here

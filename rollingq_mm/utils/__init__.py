@@ -1,3 +1,7 @@
-from .checkpoint import load_trusted_local_checkpoint
+from .checkpoint import (CheckpointError, check_finite, check_fits,
+                         load_checkpoint_file, mmengine_checkpoint_types)
 
-__all__ = ['load_trusted_local_checkpoint']
+__all__ = [
+    'CheckpointError', 'check_finite', 'check_fits', 'load_checkpoint_file',
+    'mmengine_checkpoint_types'
+]

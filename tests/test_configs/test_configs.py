@@ -18,8 +18,9 @@ from rollingq_mm.registry import MODELS
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = sorted(
-    path for path in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'),
-                               recursive=True) if '_base_' not in path)
+    path for path in glob.glob(
+        osp.join(ROOT, 'configs', '**', '*.py'), recursive=True)
+    if '_base_' not in path)
 SYNTHETIC = [path for path in CONFIGS if path.endswith('_synthetic.py')]
 
 

@@ -42,7 +42,8 @@ def test_planar_is_identity_off_the_plane(dim):
     assert torch.allclose(rotation @ z_perp, z_perp, atol=1e-10)
     # and the angle is the one between x and y: trace = d - 2 + 2 cos θ
     cos = (x @ y) / (x.norm() * y.norm())
-    assert torch.trace(rotation).item() == pytest.approx(dim - 2 + 2 * cos.item())
+    assert torch.trace(rotation).item() == pytest.approx(dim - 2 +
+                                                         2 * cos.item())
 
 
 def test_svd_matches_authors_formula():
@@ -61,8 +62,9 @@ def test_svd_matches_authors_formula():
 @pytest.mark.parametrize('method', ['planar', 'svd'])
 def test_aligned_vectors_give_identity(method):
     x = torch.randn(8, dtype=torch.float64)
-    assert torch.equal(rotation_between(x, 2.5 * x, method),
-                       torch.eye(8, dtype=torch.float64))
+    assert torch.equal(
+        rotation_between(x, 2.5 * x, method),
+        torch.eye(8, dtype=torch.float64))
 
 
 @pytest.mark.parametrize('method', ['planar', 'svd'])
@@ -132,8 +134,8 @@ def test_cosines_and_key_means():
     assert torch.allclose(means[:, 1], keys[:, 3:7].mean(1))
     q = torch.randn(4, 6)
     cos = query_key_cosines(q, means)
-    expected = (q[:, None] * means).sum(-1) / (q.norm(dim=-1)[:, None] *
-                                               means.norm(dim=-1))
+    expected = (q[:, None] * means).sum(-1) / (
+        q.norm(dim=-1)[:, None] * means.norm(dim=-1))
     assert torch.allclose(cos, expected, atol=1e-6)
 
 
@@ -141,7 +143,8 @@ def test_anchor_query():
     mean_query = torch.tensor([0., 0., 2.])
     mean_keys = torch.tensor([[3., 0., 0.], [0., 0.5, 0.]])
     anchor = anchor_query(mean_query, mean_keys, torch.tensor([0.5, 0.5]))
-    expected = torch.tensor([1., 1., 0.], dtype=torch.float64) * 2 / math.sqrt(2)
+    expected = torch.tensor([1., 1., 0.],
+                            dtype=torch.float64) * 2 / math.sqrt(2)
     assert torch.allclose(anchor, expected)
     assert anchor.norm().item() == pytest.approx(2.0)
     with pytest.raises(ValueError, match="modality 'visual'"):

@@ -1,4 +1,4 @@
-"""The analysis tools end to end on a tiny checkpoint of the embedded default."""
+"""The analysis tools end to end on a tiny embedded-default checkpoint."""
 import importlib.util
 import json
 import os.path as osp
@@ -9,9 +9,11 @@ import pytest
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(ROOT, 'configs', 'rollingq', 'rollingq_synthetic.py')
-SMALL = ['train_dataloader.dataset.num_samples=128',
-         'val_dataloader.dataset.num_samples=64',
-         'test_dataloader.dataset.num_samples=64']
+SMALL = [
+    'train_dataloader.dataset.num_samples=128',
+    'val_dataloader.dataset.num_samples=64',
+    'test_dataloader.dataset.num_samples=64'
+]
 
 
 def _tool(name):
@@ -26,18 +28,24 @@ def _tool(name):
 @pytest.fixture(scope='module')
 def run(tmp_path_factory):
     work_dir = tmp_path_factory.mktemp('tiny')
-    result = subprocess.run(
-        [sys.executable, 'tools/train.py', CONFIG, '--work-dir', str(work_dir),
-         '--cfg-options', 'train_cfg.max_epochs=2', *SMALL],
-        cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run([
+        sys.executable, 'tools/train.py', CONFIG, '--work-dir',
+        str(work_dir), '--cfg-options', 'train_cfg.max_epochs=2', *SMALL
+    ],
+                            cwd=ROOT,
+                            capture_output=True,
+                            text=True)
     assert result.returncode == 0, result.stderr[-3000:]
     return work_dir
 
 
 def test_noise_robustness(run, tmp_path):
     rows = _tool('noise_robustness').main([
-        CONFIG, str(run / 'epoch_2.pth'), '--modality', 'audio', '--levels',
-        '0', '1', '--out-dir', str(tmp_path), '--cfg-options', *SMALL])
+        CONFIG,
+        str(run / 'epoch_2.pth'), '--modality', 'audio', '--levels', '0', '1',
+        '--out-dir',
+        str(tmp_path), '--cfg-options', *SMALL
+    ])
     assert [r['level'] for r in rows] == [0, 1]
     assert set(rows[0]) == {'level', 'accuracy', 'share_audio', 'share_visual'}
     for suffix in ('csv', 'json', 'png'):
@@ -45,14 +53,16 @@ def test_noise_robustness(run, tmp_path):
     saved = json.loads((tmp_path / 'noise_robustness_audio.json').read_text())
     assert saved['rows'] == rows
     with pytest.raises(ValueError, match='not one of'):
-        _tool('noise_robustness').main([CONFIG, str(run / 'epoch_2.pth'),
-                                        '--modality', 'text'])
+        _tool('noise_robustness').main(
+            [CONFIG, str(run / 'epoch_2.pth'), '--modality', 'text'])
 
 
 def test_dynamic_adaptability(run, tmp_path):
     result = _tool('dynamic_adaptability').main([
-        CONFIG, str(run / 'epoch_2.pth'), '--out-dir', str(tmp_path),
-        '--cfg-options', *SMALL])
+        CONFIG,
+        str(run / 'epoch_2.pth'), '--out-dir',
+        str(tmp_path), '--cfg-options', *SMALL
+    ])
     assert set(result['modalities']) == {'audio', 'visual'}
     for row in result['modalities'].values():
         assert -1 <= row['pearson'] <= 1
@@ -62,22 +72,28 @@ def test_dynamic_adaptability(run, tmp_path):
 
 def test_analyse_recovers_a_known_correlation():
     import numpy as np
+
     from rollingq_mm.datasets.transforms import sample_noise_level
     tool = _tool('dynamic_adaptability')
     index = np.arange(50)
-    quality = np.array([1 - sample_noise_level(0, i, 'audio', 1.0) for i in index])
+    quality = np.array(
+        [1 - sample_noise_level(0, i, 'audio', 1.0) for i in index])
     share = np.stack([0.2 + 0.5 * quality, np.full(50, 0.3)], axis=1)
     share[0, 1] = 0.31  # not constant, so a correlation exists
-    out = dict(sample_idx=index, pred=index % 2, label=index % 2, share=share,
-               modalities=['audio', 'visual'])
+    out = dict(
+        sample_idx=index,
+        pred=index % 2,
+        label=index % 2,
+        share=share,
+        modalities=['audio', 'visual'])
     result = tool.analyse(out, max_level=1.0, seed=0)
     assert result['modalities']['audio']['pearson'] == pytest.approx(1.0)
     assert result['accuracy'] == 100.0
 
 
 def test_plot_dynamics(run, tmp_path):
-    out = _tool('plot_dynamics').main([str(run), '--out',
-                                       str(tmp_path / 'dyn.png')])
+    out = _tool('plot_dynamics').main(
+        [str(run), '--out', str(tmp_path / 'dyn.png')])
     assert osp.getsize(out) > 1000
     epochs = _tool('plot_dynamics').read_epochs(str(run))
     assert list(epochs) == [1, 2]

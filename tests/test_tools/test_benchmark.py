@@ -1,4 +1,4 @@
-"""tools/analysis_tools/benchmark.py as a CPU smoke test (no timing asserted)."""
+"""tools/analysis_tools/benchmark.py on CPU (no timing is asserted)."""
 import importlib.util
 import math
 import os.path as osp
@@ -20,12 +20,18 @@ def _config(name):
 @pytest.mark.parametrize('reference', [False, True])
 def test_runs_on_the_embedded_default(tmp_path, reference):
     out = tmp_path / 'bench.json'
-    argv = [_config('rollingq_synthetic.py'), '--iters', '2', '--warmup', '1',
-            '--batch-size', '8', '--device', 'cpu', '--out', str(out)]
-    result = benchmark.main(argv + (['--fusion-reference'] if reference else []))
+    argv = [
+        _config('rollingq_synthetic.py'), '--iters', '2', '--warmup', '1',
+        '--batch-size', '8', '--device', 'cpu', '--out',
+        str(out)
+    ]
+    result = benchmark.main(argv +
+                            (['--fusion-reference'] if reference else []))
     assert result['fusion_reference'] is reference
-    assert result['input_shapes'] == {'audio': [8, 1, 32, 32],
-                                      'visual': [8, 3, 32, 32]}
+    assert result['input_shapes'] == {
+        'audio': [8, 1, 32, 32],
+        'visual': [8, 3, 32, 32]
+    }
     for key in ('train_samples_per_s', 'train_samples_per_s_no_rollingq',
                 'eval_samples_per_s', 'stats_pass_fraction', 'hook_compute_ms',
                 'peak_rss_mib'):

@@ -1,4 +1,4 @@
-"""tools/train.py, tools/test.py and tools/dist_train.sh on the embedded default."""
+"""tools/train.py, test.py and dist_train.sh on the embedded default."""
 import glob
 import json
 import os
@@ -13,22 +13,27 @@ import torch
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 MAIN = osp.join(ROOT, 'configs', 'rollingq', 'rollingq_synthetic.py')
 # a smaller embedded default keeps these end-to-end runs to seconds
-SMALL = ['train_dataloader.dataset.num_samples=256',
-         'val_dataloader.dataset.num_samples=128',
-         'test_dataloader.dataset.num_samples=128']
+SMALL = [
+    'train_dataloader.dataset.num_samples=256',
+    'val_dataloader.dataset.num_samples=128',
+    'test_dataloader.dataset.num_samples=128'
+]
 
 
 def _run(args, **kwargs):
-    result = subprocess.run(args, cwd=ROOT, capture_output=True, text=True,
-                            **kwargs)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    result = subprocess.run(
+        args, cwd=ROOT, capture_output=True, text=True, **kwargs)
+    assert result.returncode == 0, (
+        result.stdout[-3000:] + result.stderr[-3000:])
     return result.stdout + result.stderr
 
 
 def _train(work_dir, epochs=2, extra=()):
-    return _run([sys.executable, 'tools/train.py', MAIN, '--work-dir',
-                 str(work_dir), '--cfg-options',
-                 f'train_cfg.max_epochs={epochs}', *SMALL, *extra])
+    return _run([
+        sys.executable, 'tools/train.py', MAIN, '--work-dir',
+        str(work_dir), '--cfg-options', f'train_cfg.max_epochs={epochs}',
+        *SMALL, *extra
+    ])
 
 
 def _load(path):
@@ -70,9 +75,12 @@ def test_train_writes_a_rotated_checkpoint_and_logs_air(trained):
 def test_test_tool_prints_accuracy(trained):
     work_dir, _ = trained
     out = work_dir / 'metrics.json'
-    log = _run([sys.executable, 'tools/test.py', MAIN,
-                str(work_dir / 'epoch_2.pth'), '--work-dir', str(work_dir),
-                '--out', str(out), '--cfg-options', *SMALL])
+    log = _run([
+        sys.executable, 'tools/test.py', MAIN,
+        str(work_dir / 'epoch_2.pth'), '--work-dir',
+        str(work_dir), '--out',
+        str(out), '--cfg-options', *SMALL
+    ])
     assert 'accuracy/top1' in log
     assert 0 <= json.load(open(out))['accuracy/top1'] <= 100
 
@@ -82,9 +90,12 @@ def test_resume_restores_rotation_and_respects_the_cap(trained_capped,
     work_dir = trained_capped
     before = _load(work_dir / 'epoch_1.pth')['state_dict']
     resumed = tmp_path / 'resumed'
-    _run([sys.executable, 'tools/train.py', MAIN, '--work-dir', str(resumed),
-          '--resume', str(work_dir / 'epoch_1.pth'), '--cfg-options',
-          'train_cfg.max_epochs=3', 'custom_hooks.0.max_rotations=1', *SMALL])
+    _run([
+        sys.executable, 'tools/train.py', MAIN, '--work-dir',
+        str(resumed), '--resume',
+        str(work_dir / 'epoch_1.pth'), '--cfg-options',
+        'train_cfg.max_epochs=3', 'custom_hooks.0.max_rotations=1', *SMALL
+    ])
     after = _load(resumed / 'epoch_3.pth')['state_dict']
     assert int(after[COUNT]) == 1  # max_rotations=1: no second rotation
     assert torch.equal(after[ROTATION], before[ROTATION])
@@ -106,11 +117,17 @@ def test_dist_train_two_cpu_ranks_agree_on_the_rotation(tmp_path):
         "custom_imports = dict(imports=['rollingq_mm', "
         "'tests.test_tools.rank_dump_hook'])\n"
         "custom_hooks = [dict(type='RollingQHook', max_rotations=2),\n"
-        f"                dict(type='DumpRotationHook', out_dir='{tmp_path}')]\n")
+        "                dict(type='DumpRotationHook', "
+        f"out_dir='{tmp_path}')]\n")
     env = dict(os.environ, PORT=str(_free_port()), OMP_NUM_THREADS='1')
-    _run(['bash', 'tools/dist_train.sh', str(config), '2', '--work-dir',
-          str(tmp_path / 'work'), '--cfg-options', 'train_cfg.max_epochs=2',
-          *SMALL], env=env, timeout=600)
+    _run([
+        'bash', 'tools/dist_train.sh',
+        str(config), '2', '--work-dir',
+        str(tmp_path / 'work'), '--cfg-options', 'train_cfg.max_epochs=2',
+        *SMALL
+    ],
+         env=env,
+         timeout=600)
     rank0, rank1 = _load(tmp_path / 'rank0.pt'), _load(tmp_path / 'rank1.pt')
     rotation0 = rank0['neck.layers.0.rolling_query']
     assert not torch.allclose(rotation0, torch.eye(64))

@@ -1,4 +1,4 @@
-"""Shared by the analysis tools: load a model, corrupt the test set, predict."""
+"""For the analysis tools: load a model, corrupt the test set, predict."""
 import copy
 import os.path as osp
 import sys
@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from _launch import load_config  # noqa: E402
+from _launch import load_config
 
 
 def load_model(args):
@@ -21,10 +21,10 @@ def load_model(args):
     Returns:
         tuple: (Config, model).
     """
-    import rollingq_mm  # noqa: F401  (registers everything)
     from mmengine.registry import DefaultScope
-    from mmengine.runner import load_checkpoint
+
     from rollingq_mm.registry import MODELS
+    from rollingq_mm.utils import check_fits, load_checkpoint_file
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint {args.checkpoint!r} does not '
                                 'exist')
@@ -35,8 +35,17 @@ def load_model(args):
         model_cfg.data_preprocessor = cfg.data_preprocessor
     with DefaultScope.overwrite_default_scope('rollingq_mm'):
         model = MODELS.build(model_cfg)
-    load_checkpoint(model, args.checkpoint, map_location='cpu',
-                    logger='silent')
+    # Safe and strict as tools/test.py: the config's trust_checkpoint /
+    # load_strict (--cfg-options) relax it.
+    checkpoint = load_checkpoint_file(
+        args.checkpoint, trust=bool(cfg.get('trust_checkpoint', False)))
+    if cfg.get('load_strict', True):
+        check_fits(model, checkpoint, args.checkpoint)
+    state = {
+        k[len('module.'):] if k.startswith('module.') else k: v
+        for k, v in checkpoint['state_dict'].items()
+    }
+    model.load_state_dict(state, strict=bool(cfg.get('load_strict', True)))
     device = 'cuda' if torch.cuda.is_available() else 'cpu'
     return cfg, model.to(device).eval()
 
@@ -64,20 +73,34 @@ def test_loader(cfg, transforms: List[dict]):
         return Runner.build_dataloader(loader_cfg)
 
 
+def progress_bar(total: int):
+    """A progress bar with an ETA over ``total`` samples (all evaluations)."""
+    from mmengine.utils import ProgressBar
+    return ProgressBar(total)
+
+
 @torch.no_grad()
-def predict(model, loader, title: Optional[str] = None) -> dict:
+def predict(model, loader, title: Optional[str] = None, progress=None) -> dict:
     """Predict every test sample.
+
+    Args:
+        model: The model, in eval mode.
+        loader: The test loader.
+        title (str, optional): Printed first.
+        progress (ProgressBar, optional): A bar shared by several
+            evaluations (its ETA covers them all); one of its own otherwise.
 
     Returns:
         dict: ``sample_idx`` [S], ``pred`` [S], ``label`` [S] and
         ``share`` [S, M] (None without an attention neck), numpy arrays, and
         ``modalities``.
     """
-    from mmengine.utils import ProgressBar
     rows = dict(sample_idx=[], pred=[], label=[], share=[])
     if title:
         print(title)
-    progress = ProgressBar(len(loader.dataset))
+    own_bar = progress is None
+    if own_bar:
+        progress = progress_bar(len(loader.dataset))
     for data in loader:
         samples = model.test_step(data)
         progress.update(len(samples))
@@ -87,9 +110,11 @@ def predict(model, loader, title: Optional[str] = None) -> dict:
             rows['label'].append(int(sample.gt_label))
             if 'attention_share' in sample:
                 rows['share'].append(sample.attention_share.float().cpu())
-    print()
+    if own_bar:
+        print()
     out = {k: np.asarray(v) for k, v in rows.items() if k != 'share'}
-    out['share'] = torch.stack(rows['share']).numpy() if rows['share'] else None
+    out['share'] = torch.stack(
+        rows['share']).numpy() if rows['share'] else None
     out['modalities'] = list(model.modalities)
     return out
 

@@ -29,20 +29,30 @@ sys.path.insert(0, ROOT)
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--config',
-                        default=osp.join(ROOT, 'configs/_base_/datasets/'
-                                         'cremad.py'))
-    parser.add_argument('--data-root', help='a prepared CREMA-D folder; '
-                        'default: write fake clips to a temporary folder')
+    parser.add_argument(
+        '--config',
+        default=osp.join(ROOT, 'configs/_base_/datasets/'
+                         'cremad.py'))
+    parser.add_argument(
+        '--data-root',
+        help='a prepared CREMA-D folder; '
+        'default: write fake clips to a temporary folder')
     parser.add_argument('--split', choices=['train', 'val'], default='train')
     parser.add_argument('--num-clips', type=int, default=64)
     parser.add_argument('--seconds', type=float, default=3.0)
-    parser.add_argument('--frames', type=int, default=3,
-                        help='frames per fake clip')
-    parser.add_argument('--frame-size', type=int, nargs=2, default=[224, 224],
-                        metavar=('H', 'W'))
-    parser.add_argument('--repeat', type=int, default=2,
-                        help='passes over the clips per setting')
+    parser.add_argument(
+        '--frames', type=int, default=3, help='frames per fake clip')
+    parser.add_argument(
+        '--frame-size',
+        type=int,
+        nargs=2,
+        default=[224, 224],
+        metavar=('H', 'W'))
+    parser.add_argument(
+        '--repeat',
+        type=int,
+        default=2,
+        help='passes over the clips per setting')
     return parser.parse_args()
 
 
@@ -50,6 +60,7 @@ def write_fake_cremad(root: str, args) -> None:
     """CREMA-D-like clips: wav, frames, spectrograms and train/test.csv."""
     import cv2
     import soundfile
+
     from rollingq_mm.datasets.transforms.audio import wav_to_spectrogram
     rng = np.random.default_rng(0)
     labels = ('NEU', 'HAP', 'SAD', 'FEA', 'DIS', 'ANG')
@@ -66,8 +77,8 @@ def write_fake_cremad(root: str, args) -> None:
         height, width = args.frame_size
         for t in range(args.frames):
             coarse = rng.integers(0, 256, (12, 16, 3)).astype(np.uint8)
-            image = cv2.resize(coarse, (width, height),
-                               interpolation=cv2.INTER_CUBIC)
+            image = cv2.resize(
+                coarse, (width, height), interpolation=cv2.INTER_CUBIC)
             noise = rng.normal(0, 4, image.shape)
             image = np.clip(image + noise, 0, 255).astype(np.uint8)
             cv2.imwrite(osp.join(frame_dir, f'frame_{t + 1:05d}.jpg'), image)
@@ -103,10 +114,10 @@ def main():
     import torch
     torch.set_num_threads(1)  # as in a DataLoader worker
     cv2.setNumThreads(0)  # env_cfg.mp_cfg.opencv_num_threads=0
-    import rollingq_mm  # noqa: F401
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
+    import rollingq_mm  # noqa: F401
     from rollingq_mm.registry import DATASETS
     init_default_scope('rollingq_mm')
     cfg = Config.fromfile(args.config)
@@ -121,8 +132,8 @@ def main():
               if not args.data_root else f'on {root}')
         settings = (('wav -> STFT', None), ('spec .npy', 'spec'))
         for label, spec_prefix in settings:
-            dataset_cfg = dict(loader.dataset, data_root=root,
-                               spec_prefix=spec_prefix)
+            dataset_cfg = dict(
+                loader.dataset, data_root=root, spec_prefix=spec_prefix)
             rate, per_step = measure(DATASETS.build(dataset_cfg), args.repeat)
             steps = ', '.join(f'{name} {1e3 * sec:.2f} ms'
                               for name, sec in per_step.items())

@@ -13,9 +13,8 @@ import os
 import os.path as osp
 
 import numpy as np
-from mmengine.config import DictAction
-
 from _analysis_common import load_model, predict, test_loader, write_json
+from mmengine.config import DictAction
 
 
 def parse_args(argv=None):
@@ -35,8 +34,11 @@ def analyse(out: dict, max_level: float, seed: int) -> dict:
     if out['share'] is None:
         raise ValueError('the model has no attention neck: there is no '
                          'attention share to correlate')
-    result = dict(accuracy=100 * float((out['pred'] == out['label']).mean()),
-                  max_level=max_level, seed=seed, modalities={})
+    result = dict(
+        accuracy=100 * float((out['pred'] == out['label']).mean()),
+        max_level=max_level,
+        seed=seed,
+        modalities={})
     for index, name in enumerate(out['modalities']):
         levels = np.array([
             sample_noise_level(seed, int(i), name, max_level)
@@ -56,11 +58,15 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     cfg, model = load_model(args)
     corrupt = [
-        dict(type='CorruptModality', modality=name, level='random',
-             max_level=args.max_level, seed=args.seed)
-        for name in model.modalities
+        dict(
+            type='CorruptModality',
+            modality=name,
+            level='random',
+            max_level=args.max_level,
+            seed=args.seed) for name in model.modalities
     ]
-    out = predict(model, test_loader(cfg, corrupt), 'random quality per modality')
+    out = predict(model, test_loader(cfg, corrupt),
+                  'random quality per modality')
     result = analyse(out, args.max_level, args.seed)
     result.update(config=args.config, checkpoint=args.checkpoint)
     os.makedirs(args.out_dir, exist_ok=True)

@@ -10,20 +10,25 @@ import csv
 import os
 import os.path as osp
 
+from _analysis_common import (load_model, predict, progress_bar, test_loader,
+                              write_json)
 from mmengine.config import DictAction
-
-from _analysis_common import load_model, predict, test_loader, write_json
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config')
     parser.add_argument('checkpoint')
-    parser.add_argument('--modality', required=True,
-                        help='the modality to corrupt, e.g. audio')
-    parser.add_argument('--levels', type=float, nargs='+',
-                        default=[0, 0.25, 0.5, 1.0],
-                        help='noise std relative to the data std')
+    parser.add_argument(
+        '--modality',
+        required=True,
+        help='the modality to corrupt, e.g. audio')
+    parser.add_argument(
+        '--levels',
+        type=float,
+        nargs='+',
+        default=[0, 0.25, 0.5, 1.0],
+        help='noise std relative to the data std')
     parser.add_argument('--mode', choices=['add', 'replace'], default='add')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--out-dir', default='.')
@@ -39,17 +44,29 @@ def measure(args) -> list:
                          f'model\'s modalities {model.modalities}')
     rows = []
     levels = args.levels if args.mode == 'add' else [1.0]
-    for level in levels:
-        corrupt = dict(type='CorruptModality', modality=args.modality,
-                       level=level, mode=args.mode, seed=args.seed)
-        out = predict(model, test_loader(cfg, [corrupt]),
-                      f'{args.mode} noise {level} on {args.modality}')
-        row = dict(level=level, accuracy=100 * float(
-            (out['pred'] == out['label']).mean()))
+    loaders = [
+        test_loader(cfg, [
+            dict(
+                type='CorruptModality',
+                modality=args.modality,
+                level=level,
+                mode=args.mode,
+                seed=args.seed)
+        ]) for level in levels
+    ]
+    print(f'{len(levels)} evaluation(s), {args.mode} noise on '
+          f'{args.modality}: {levels}')
+    progress = progress_bar(sum(len(loader.dataset) for loader in loaders))
+    for level, loader in zip(levels, loaders):
+        out = predict(model, loader, progress=progress)
+        row = dict(
+            level=level,
+            accuracy=100 * float((out['pred'] == out['label']).mean()))
         if out['share'] is not None:
             for index, name in enumerate(out['modalities']):
                 row[f'share_{name}'] = float(out['share'][:, index].mean())
         rows.append(row)
+    print()
     return rows
 
 
@@ -63,7 +80,8 @@ def plot(rows: list, modality: str, path: str) -> None:
     left.set(xlabel=f'noise level on {modality}', ylabel='top-1 accuracy (%)')
     for key in (k for k in rows[0] if k.startswith('share_')):
         right.plot(levels, [r[key] for r in rows], 'o-', label=key[6:])
-    right.set(xlabel=f'noise level on {modality}', ylabel='CLS attention share')
+    right.set(
+        xlabel=f'noise level on {modality}', ylabel='CLS attention share')
     if any(k.startswith('share_') for k in rows[0]):
         right.legend()
     fig.tight_layout()
@@ -80,10 +98,14 @@ def main(argv=None) -> list:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    write_json(stem + '.json', dict(config=args.config,
-                                    checkpoint=args.checkpoint,
-                                    modality=args.modality, mode=args.mode,
-                                    rows=rows))
+    write_json(
+        stem + '.json',
+        dict(
+            config=args.config,
+            checkpoint=args.checkpoint,
+            modality=args.modality,
+            mode=args.mode,
+            rows=rows))
     plot(rows, args.modality, stem + '.png')
     print('  '.join(f'{k:>12s}' for k in rows[0]))
     for row in rows:

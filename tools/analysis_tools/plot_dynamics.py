@@ -14,14 +14,15 @@ import os.path as osp
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('work_dir')
-    parser.add_argument('--out', help='PNG path (default WORK_DIR/dynamics.png)')
+    parser.add_argument(
+        '--out', help='PNG path (default WORK_DIR/dynamics.png)')
     return parser.parse_args(argv)
 
 
 def read_epochs(work_dir: str) -> dict:
     """Per-epoch scalars (train-iteration records are left out)."""
-    files = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
-                                      'scalars.json')))
+    files = sorted(
+        glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
     if not files:
         raise FileNotFoundError(
             f'no */vis_data/scalars.json under {work_dir!r}; point at the '
@@ -49,15 +50,20 @@ def plot(epochs: dict, path: str) -> None:
     panels = [
         # rollingq/*: training statistics of the hook; air and
         # query_key_cos/*: the validation set (AttentionShare)
-        ('AIR and cos(q, k̄_m)', sorted(
-            k for k in keys if k in ('rollingq/air', 'air') or '/cos_' in k
-            or k.startswith('query_key_cos/'))),
-        ('CLS attention share', sorted(
-            k for k in keys
-            if k.startswith('attention_share/') and k.count('/') == 1)),
-        ('accuracy (%)', sorted(
-            k for k in keys if k == 'accuracy/top1' or
-            k.startswith('modality_accuracy/'))),
+        ('AIR and cos(q, k̄_m)',
+         sorted(
+             k for k in keys
+             if k in ('rollingq/air',
+                      'air') or '/cos_' in k or k.startswith('query_key_cos/'))
+         ),
+        ('CLS attention share',
+         sorted(
+             k for k in keys
+             if k.startswith('attention_share/') and k.count('/') == 1)),
+        ('accuracy (%)',
+         sorted(
+             k for k in keys
+             if k == 'accuracy/top1' or k.startswith('modality_accuracy/'))),
     ]
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.2))
     rotations = [e for e, r in epochs.items() if r.get('rollingq/rotated')]

@@ -19,19 +19,21 @@ from typing import Callable, Dict, Iterable, List, Sequence, Tuple
 import numpy as np
 
 # `python tools/dataset_converters/x.py` imports rollingq_mm from a checkout.
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
-    __file__)))))
+sys.path.insert(0,
+                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 VIDEO_SUFFIXES = ('.mp4', '.mkv', '.webm', '.avi', '.flv', '.mov')
 
 
 def add_run_args(parser: argparse.ArgumentParser) -> None:
     """``--nproc`` and ``--overwrite``, the same in every converter."""
-    parser.add_argument('--nproc', type=int, default=1,
-                        help='worker processes (default: 1)')
-    parser.add_argument('--overwrite', action='store_true',
-                        help='redo outputs that already exist (by default '
-                        'they are kept, so an interrupted run resumes)')
+    parser.add_argument(
+        '--nproc', type=int, default=1, help='worker processes (default: 1)')
+    parser.add_argument(
+        '--overwrite',
+        action='store_true',
+        help='redo outputs that already exist (by default '
+        'they are kept, so an interrupted run resumes)')
 
 
 def index_files(folder: str, suffixes: Sequence[str]) -> Dict[str, str]:
@@ -87,8 +89,8 @@ def extract_frames(video_path: str, out_dir: str, fps: float = 1.0) -> int:
                 ok, frame = capture.retrieve()
                 if not ok:
                     break
-                cv2.imwrite(osp.join(tmp, f'frame_{written + 1:05d}.jpg'),
-                            frame)
+                cv2.imwrite(
+                    osp.join(tmp, f'frame_{written + 1:05d}.jpg'), frame)
                 written += 1
             index += 1
     finally:
@@ -122,8 +124,12 @@ def _call(work: Callable, item: Tuple[str, str]) -> Tuple[str, str]:
         return item[0], f'{type(err).__name__}: {err}'
 
 
-def run_jobs(title: str, items: Iterable[Tuple[str, str]], output: Callable,
-             work: Callable, overwrite: bool, nproc: int = 1) -> List[str]:
+def run_jobs(title: str,
+             items: Iterable[Tuple[str, str]],
+             output: Callable,
+             work: Callable,
+             overwrite: bool,
+             nproc: int = 1) -> List[str]:
     """Run ``work(clip_id, src)`` for the clips whose output is not there.
 
     Args:
@@ -143,8 +149,8 @@ def run_jobs(title: str, items: Iterable[Tuple[str, str]], output: Callable,
     items = list(items)
     todo = [it for it in items if overwrite or not osp.exists(output(it[0]))]
     kept = len(items) - len(todo)
-    print(f'{title}: {len(todo)} to do, {kept} already done'
-          + (' (kept; --overwrite redoes them)' if kept else ''))
+    print(f'{title}: {len(todo)} to do, {kept} already done' +
+          (' (kept; --overwrite redoes them)' if kept else ''))
     failures = []
     if not todo:
         return failures
@@ -171,8 +177,8 @@ def report(failures: List[str], what: str) -> int:
     if not failures:
         print(f'{what}: done')
         return 0
-    print(f'{what}: {len(failures)} clip(s) failed:', *failures[:20],
-          sep='\n  ')
+    print(
+        f'{what}: {len(failures)} clip(s) failed:', *failures[:20], sep='\n  ')
     if len(failures) > 20:
         print(f'  ... and {len(failures) - 20} more')
     print('Fix or remove these clips and run again: finished outputs are '

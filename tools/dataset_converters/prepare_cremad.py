@@ -31,8 +31,8 @@ from functools import partial
 import numpy as np
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from _common import (VIDEO_SUFFIXES, add_run_args, copy_text,  # noqa: E402
-                     extract_frames, index_files, report, run_jobs, save_npy)
+from _common import (VIDEO_SUFFIXES, add_run_args, copy_text, extract_frames,
+                     index_files, report, run_jobs, save_npy)
 
 LABELS = ('NEU', 'HAP', 'SAD', 'FEA', 'DIS', 'ANG')
 STEPS = ('csv', 'frames', 'spec')
@@ -42,20 +42,32 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='CREMA-D release -> frames, spectrograms, split CSVs')
     parser.add_argument('raw_dir', help='folder with AudioWAV/, VideoFlash/')
-    parser.add_argument('--out-dir', help='output folder (the data_root of '
-                        'the config); default: raw_dir')
-    parser.add_argument('--steps', nargs='+', choices=STEPS, default=STEPS,
-                        help='what to prepare (default: all)')
+    parser.add_argument(
+        '--out-dir',
+        help='output folder (the data_root of '
+        'the config); default: raw_dir')
+    parser.add_argument(
+        '--steps',
+        nargs='+',
+        choices=STEPS,
+        default=STEPS,
+        help='what to prepare (default: all)')
     parser.add_argument('--train-csv', help='copy this split file')
     parser.add_argument('--test-csv', help='copy this split file')
-    parser.add_argument('--test-ratio', type=float, default=0.1,
-                        help='test share of a drawn split (default 0.1, '
-                        'about the common 744 / 7,442)')
-    parser.add_argument('--seed', type=int, default=0,
-                        help='seed of a drawn split')
-    parser.add_argument('--fps', type=float, default=1.0,
-                        help='frames per second to extract (default 1, '
-                        'the folder name Image-01-FPS)')
+    parser.add_argument(
+        '--test-ratio',
+        type=float,
+        default=0.1,
+        help='test share of a drawn split (default 0.1, '
+        'about the common 744 / 7,442)')
+    parser.add_argument(
+        '--seed', type=int, default=0, help='seed of a drawn split')
+    parser.add_argument(
+        '--fps',
+        type=float,
+        default=1.0,
+        help='frames per second to extract (default 1, '
+        'the folder name Image-01-FPS)')
     add_run_args(parser)
     args = parser.parse_args(argv)
     if bool(args.train_csv) != bool(args.test_csv):
@@ -101,8 +113,8 @@ def write_csv(path: str, rows, overwrite: bool) -> str:
 
 def prepare_csv(args, clips, out_dir: str) -> None:
     if args.train_csv:
-        for name, src in (('train.csv', args.train_csv),
-                          ('test.csv', args.test_csv)):
+        for name, src in (('train.csv', args.train_csv), ('test.csv',
+                                                          args.test_csv)):
             print(copy_text(src, osp.join(out_dir, name), args.overwrite))
         return
     split = draw_split(clips, args.test_ratio, args.seed)
@@ -110,8 +122,8 @@ def prepare_csv(args, clips, out_dir: str) -> None:
         if not rows:
             print(f'warning: the drawn {name} split is empty; check '
                   '--test-ratio')
-        print(write_csv(osp.join(out_dir, f'{name}.csv'), rows,
-                        args.overwrite))
+        print(
+            write_csv(osp.join(out_dir, f'{name}.csv'), rows, args.overwrite))
 
 
 def spectrogram_job(out_dir: str, clip: str, wav: str) -> None:
@@ -142,24 +154,24 @@ def main(argv=None) -> int:
     if 'csv' in args.steps:
         prepare_csv(args, wavs, out_dir)
     if 'frames' in args.steps:
-        videos = index_files(osp.join(args.raw_dir, 'VideoFlash'),
-                             VIDEO_SUFFIXES)
-        failures += [f'{c}: no video in VideoFlash/' for c in wavs
-                     if c not in videos]
+        videos = index_files(
+            osp.join(args.raw_dir, 'VideoFlash'), VIDEO_SUFFIXES)
+        failures += [
+            f'{c}: no video in VideoFlash/' for c in wavs if c not in videos
+        ]
         frame_dir = osp.join(out_dir, f'Image-{int(args.fps):02d}-FPS')
-        failures += run_jobs(
-            'frames', sorted(videos.items()),
-            lambda clip: osp.join(frame_dir, clip),
-            partial(frames_job, frame_dir, args.fps), args.overwrite,
-            args.nproc)
+        failures += run_jobs('frames', sorted(videos.items()),
+                             lambda clip: osp.join(frame_dir, clip),
+                             partial(frames_job, frame_dir,
+                                     args.fps), args.overwrite, args.nproc)
     if 'spec' in args.steps:
         # imported before the workers fork, so that they share it
         import rollingq_mm.datasets.transforms.audio  # noqa: F401
         spec_dir = osp.join(out_dir, 'spec')
-        failures += run_jobs(
-            'spectrograms', sorted(wavs.items()),
-            lambda clip: osp.join(spec_dir, clip + '.npy'),
-            partial(spectrogram_job, spec_dir), args.overwrite, args.nproc)
+        failures += run_jobs('spectrograms', sorted(wavs.items()),
+                             lambda clip: osp.join(spec_dir, clip + '.npy'),
+                             partial(spectrogram_job,
+                                     spec_dir), args.overwrite, args.nproc)
     return report(failures, 'prepare_cremad')
 
 

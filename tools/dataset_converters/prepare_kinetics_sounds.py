@@ -32,8 +32,8 @@ from typing import Optional
 import numpy as np
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from _common import (VIDEO_SUFFIXES, add_run_args, copy_text,  # noqa: E402
-                     extract_frames, index_files, report, run_jobs, save_npy)
+from _common import (VIDEO_SUFFIXES, add_run_args, copy_text, extract_frames,
+                     index_files, report, run_jobs, save_npy)
 
 STEPS = ('list', 'spec', 'frames')
 
@@ -42,21 +42,35 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Kinetics-Sounds videos -> fbank npy and 1-fps frames')
     parser.add_argument('list_file', help='clip list: "<id> ... <label>"')
-    parser.add_argument('--split', required=True,
-                        help='split name used in the output folders, '
-                        'e.g. train or test')
-    parser.add_argument('--video-dir', required=True,
-                        help='folder with the videos <id>.<ext> (recursive)')
-    parser.add_argument('--audio-dir',
-                        help='optional folder with <id>.wav; default: '
-                        'decode the video\'s audio with ffmpeg')
-    parser.add_argument('--out-dir', required=True,
-                        help='output folder (the data_root of the config)')
-    parser.add_argument('--steps', nargs='+', choices=STEPS, default=STEPS,
-                        help='what to prepare (default: all)')
+    parser.add_argument(
+        '--split',
+        required=True,
+        help='split name used in the output folders, '
+        'e.g. train or test')
+    parser.add_argument(
+        '--video-dir',
+        required=True,
+        help='folder with the videos <id>.<ext> (recursive)')
+    parser.add_argument(
+        '--audio-dir',
+        help='optional folder with <id>.wav; default: '
+        'decode the video\'s audio with ffmpeg')
+    parser.add_argument(
+        '--out-dir',
+        required=True,
+        help='output folder (the data_root of the config)')
+    parser.add_argument(
+        '--steps',
+        nargs='+',
+        choices=STEPS,
+        default=STEPS,
+        help='what to prepare (default: all)')
     parser.add_argument('--num-classes', type=int, default=31)
-    parser.add_argument('--sample-rate', type=int, default=16000,
-                        help='fbank sample rate (default 16000, AST)')
+    parser.add_argument(
+        '--sample-rate',
+        type=int,
+        default=16000,
+        help='fbank sample rate (default 16000, AST)')
     parser.add_argument('--fps', type=float, default=1.0)
     add_run_args(parser)
     return parser.parse_args(argv)
@@ -65,8 +79,9 @@ def parse_args(argv=None):
 def decode_audio(path: str, sample_rate: int) -> np.ndarray:
     """Mono float32 samples of a video's audio track, via ffmpeg."""
     command = [
-        'ffmpeg', '-nostdin', '-loglevel', 'error', '-i', path, '-vn',
-        '-ac', '1', '-ar', str(sample_rate), '-f', 'f32le', '-'
+        'ffmpeg', '-nostdin', '-loglevel', 'error', '-i', path, '-vn', '-ac',
+        '1', '-ar',
+        str(sample_rate), '-f', 'f32le', '-'
     ]
     result = subprocess.run(command, capture_output=True, check=False)
     if result.returncode != 0:
@@ -86,8 +101,8 @@ def fbank_job(out_dir: str, clip: str, video: str, *, sample_rate: int,
         wave = read_wav(osp.join(audio_dir, clip + '.wav'), sample_rate)
     else:
         wave = decode_audio(video, sample_rate)
-    save_npy(osp.join(out_dir, clip + '.npy'),
-             wave_to_fbank(wave, sample_rate))
+    save_npy(
+        osp.join(out_dir, clip + '.npy'), wave_to_fbank(wave, sample_rate))
 
 
 def frames_job(out_dir: str, clip: str, video: str, *, fps: float) -> None:
@@ -108,32 +123,42 @@ def main(argv=None) -> int:
     # imported before the workers fork, so that they share it
     from rollingq_mm.datasets.kinetics_sounds import read_list_file
     check_audio_source(args)
-    clips = [clip for clip, _ in read_list_file(args.list_file,
-                                                args.num_classes)]
+    clips = [
+        clip for clip, _ in read_list_file(args.list_file, args.num_classes)
+    ]
     os.makedirs(args.out_dir, exist_ok=True)
     if 'list' in args.steps:
-        print(copy_text(args.list_file,
-                        osp.join(args.out_dir, f'ks_{args.split}.txt'),
-                        args.overwrite))
+        print(
+            copy_text(args.list_file,
+                      osp.join(args.out_dir, f'ks_{args.split}.txt'),
+                      args.overwrite))
     videos = index_files(args.video_dir, VIDEO_SUFFIXES)
     found = [(clip, videos[clip]) for clip in clips if clip in videos]
-    failures = [f'{clip}: no video under {args.video_dir}' for clip in clips
-                if clip not in videos]
+    failures = [
+        f'{clip}: no video under {args.video_dir}' for clip in clips
+        if clip not in videos
+    ]
     print(f'{len(clips)} clips in {args.list_file}, {len(found)} videos')
     jobs = {
         'spec': (f'{args.split}_spec', '.npy',
-                 partial(fbank_job, sample_rate=args.sample_rate,
-                         audio_dir=args.audio_dir)),
-        'frames': (f'{args.split}_frames', '',
-                   partial(frames_job, fps=args.fps)),
+                 partial(
+                     fbank_job,
+                     sample_rate=args.sample_rate,
+                     audio_dir=args.audio_dir)),
+        'frames':
+        (f'{args.split}_frames', '', partial(frames_job, fps=args.fps)),
     }
     for step, (folder, suffix, job) in jobs.items():
         if step not in args.steps:
             continue
         out = osp.join(args.out_dir, folder)
         failures += run_jobs(
-            step, found, lambda clip, o=out, s=suffix: osp.join(o, clip + s),
-            partial(job, out), args.overwrite, args.nproc)
+            step,
+            found,
+            lambda clip, o=out, s=suffix: osp.join(o, clip + s),
+            partial(job, out),
+            args.overwrite,
+            args.nproc)
     return report(failures, 'prepare_kinetics_sounds')
 
 

@@ -7,10 +7,22 @@ optim_wrapper = dict(
 max_epochs = 30
 param_scheduler = [
     # The authors' warm-up starts at lr 0; LinearLR needs a factor > 0.
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0,
-         end=2.5, convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', by_epoch=True, begin=2.5, end=max_epochs,
-         eta_min=0., convert_to_iter_based=True),
+    dict(
+        type='LinearLR',
+        start_factor=1e-3,
+        by_epoch=True,
+        begin=0,
+        end=2.5,
+        convert_to_iter_based=True),
+    # no `end`: the runner sets it to train_cfg.max_epochs however that is
+    # set (here, by inheritance or --cfg-options), so the lr reaches eta_min
+    # at the end of every run
+    dict(
+        type='CosineAnnealingToEndLR',
+        by_epoch=True,
+        begin=2.5,
+        eta_min=0.,
+        convert_to_iter_based=True),
 ]
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)
 val_cfg = dict()

@@ -1,3 +1,6 @@
+from .divergence_hook import DivergenceHook
+from .preflight_hook import PreflightHook
 from .rollingq_hook import RollingQHook
+from .run_summary_hook import RunSummaryHook
 
-__all__ = ['RollingQHook']
+__all__ = ['DivergenceHook', 'PreflightHook', 'RollingQHook', 'RunSummaryHook']

@@ -1,0 +1,3 @@
+from .cosine import CosineAnnealingToEndLR
+
+__all__ = ['CosineAnnealingToEndLR']
