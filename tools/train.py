@@ -39,9 +39,14 @@ def merge_train_args(cfg, args):
             raise SystemExit('--amp needs a GPU: mmengine\'s AmpOptimWrapper '
                              'does not run on CPU; drop --amp here')
         wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-        if wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
+        amp_types = dict(
+            OptimWrapper='AmpOptimWrapper',
+            AmpOptimWrapper='AmpOptimWrapper',
+            BalancedOptimWrapper='BalancedAmpOptimWrapper',
+            BalancedAmpOptimWrapper='BalancedAmpOptimWrapper')
+        if wrapper not in amp_types:
             raise ValueError(f'--amp cannot wrap optim_wrapper type {wrapper}')
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.type = amp_types[wrapper]
         cfg.optim_wrapper.setdefault('dtype', 'bfloat16')
         if cfg.optim_wrapper.dtype == 'float16':
             cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')

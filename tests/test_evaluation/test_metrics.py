@@ -82,8 +82,10 @@ def test_missing_fields_are_clear_errors():
 
 
 def test_groups_by_any_field_and_declares_what_it_needs():
-    samples = [dict(s, speaker=name) for s, name in
-               zip(SAMPLES, ['ann', 'bo', 'bo', 'ann'])]
+    samples = [
+        dict(s, speaker=name)
+        for s, name in zip(SAMPLES, ['ann', 'bo', 'bo', 'ann'])
+    ]
     metric = GroupedAccuracy(group_key='speaker')
     assert metric.required_meta_keys == ('speaker', )
     metric.process(None, samples)

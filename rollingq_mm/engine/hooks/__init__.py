@@ -1,6 +1,10 @@
+from .balance_hook import BalanceHook
 from .divergence_hook import DivergenceHook
 from .preflight_hook import PreflightHook
 from .rollingq_hook import RollingQHook
 from .run_summary_hook import RunSummaryHook
 
-__all__ = ['DivergenceHook', 'PreflightHook', 'RollingQHook', 'RunSummaryHook']
+__all__ = [
+    'BalanceHook', 'DivergenceHook', 'PreflightHook', 'RollingQHook',
+    'RunSummaryHook'
+]

@@ -1,6 +1,5 @@
 """MultimodalClassifier: per-modality encoders -> fusion neck -> head."""
-import copy
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Union
 
 import torch
 import torch.nn.functional as F
@@ -9,8 +8,11 @@ from mmpretrain.models.classifiers import BaseClassifier
 from mmpretrain.structures import DataSample
 
 from rollingq_mm.registry import MODELS
-from ..necks.base import XAVIER_INIT, BaseFusion
+from ..balancers import BalanceContext, BaseBalancer
+from ..necks.base import BaseFusion
 from ..utils import build_module, check_pool, pool_tokens
+from .heads import (build_modality_heads, describe, embed_dims,
+                    with_head_defaults)
 
 
 @MODELS.register_module()
@@ -21,7 +23,11 @@ class MultimodalClassifier(BaseClassifier):
     ``neck`` → fused [B, D] → ``head``. Optional probe heads classify each
     modality's pooled tokens *detached* from the encoder graph, so they report
     unimodal accuracy without changing the training of the fusion model (the
-    paper's linear probes).
+    paper's linear probes). Optional auxiliary heads classify the same pooled
+    tokens *with* gradient: their cross-entropy (``loss_aux_<m>``, weighted)
+    trains each encoder on its own as well — the common building block of the
+    modality-imbalance methods. A ``balancer`` (OGM-GE, PMR, MMPareto; see
+    ``models/balancers``) acts on the losses or the gradients.
 
     Every encoder declares ``embed_dims`` (its token width) and
     ``has_cls_token``; the neck is bound to them when the model is built, so
@@ -42,9 +48,17 @@ class MultimodalClassifier(BaseClassifier):
         probe_heads (dict, optional): One head config shared by all
             modalities (``in_channels`` is filled in from each encoder's
             ``embed_dims``), or a dict of head configs per modality.
-        probe_pool (str, optional): Pooling of tokens for the probes,
-            ``'cls'``, ``'mean'`` or None (CLS where the encoder has one,
-            else mean). Defaults to None.
+        probe_pool (str, optional): Pooling of tokens for the probes, aux
+            heads and balancers, ``'cls'``, ``'mean'`` or None (CLS where the
+            encoder has one, else mean). Defaults to None.
+        aux_heads (dict, optional): Unimodal heads trained with gradient,
+            one config shared by all modalities (``in_channels`` filled in)
+            or one per modality. Defaults to None.
+        aux_loss_weight (float | dict[str, float]): Weight of each aux loss.
+            Defaults to 1.0.
+        balancer (dict, optional): A balance method (``OGMGE``, ``PMR``,
+            ``MMPareto``); needs ``BalanceHook`` and, for gradient methods,
+            ``optim_wrapper.type='BalancedOptimWrapper'``. Defaults to None.
         fusion_stats (bool): In predict mode, store the neck's CLS attention
             share and query-key cosines in each DataSample (cheap; only at
             evaluation). Defaults to True.
@@ -59,6 +73,9 @@ class MultimodalClassifier(BaseClassifier):
                  head: dict,
                  probe_heads: Optional[dict] = None,
                  probe_pool: Optional[str] = None,
+                 aux_heads: Optional[dict] = None,
+                 aux_loss_weight: Union[float, Dict[str, float]] = 1.0,
+                 balancer: Optional[dict] = None,
                  fusion_stats: bool = True,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
@@ -77,7 +94,7 @@ class MultimodalClassifier(BaseClassifier):
             for name, cfg in encoders.items()
         })
         self.token_dims = {
-            m: _embed_dims(m, e)
+            m: embed_dims(m, e)
             for m, e in self.encoders.items()
         }
         self.cls_tokens = {
@@ -90,13 +107,26 @@ class MultimodalClassifier(BaseClassifier):
                             f'models.necks.BaseFusion), got '
                             f'{type(self.neck).__name__}; derive your neck '
                             'from it')
-        sources = {m: _describe(cfg) for m, cfg in encoders.items()}
+        sources = {m: describe(cfg) for m, cfg in encoders.items()}
         self.neck.bind(self.token_dims, self.cls_tokens, sources)
         self.head = build_module(
-            _with_head_defaults(head, self.neck.out_channels, 'head'))
+            with_head_defaults(head, self.neck.out_channels, 'head'))
         self.probe_pools = self._probe_pools(probe_pool, sources)
         self.fusion_stats = fusion_stats
-        self.probe_heads = ModuleDict(self._build_probes(probe_heads))
+        self.probe_heads = ModuleDict(
+            build_modality_heads(probe_heads, self.modalities, self.token_dims,
+                                 'probe_heads'))
+        self.aux_heads = ModuleDict(
+            build_modality_heads(aux_heads, self.modalities, self.token_dims,
+                                 'aux_heads'))
+        self.aux_loss_weights = _per_modality(aux_loss_weight, self.modalities)
+        # A plain attribute, not a submodule: its state (e.g. PMR's
+        # prototypes) is recomputed each epoch, never checkpointed.
+        self.balancer: Optional[BaseBalancer] = None
+        if balancer is not None:
+            self.balancer = MODELS.build(balancer) if isinstance(
+                balancer, dict) else balancer
+            self.balancer.bind(self)
 
     def _probe_pools(self, probe_pool: Optional[str],
                      sources: Dict[str, str]) -> Dict[str, str]:
@@ -112,25 +142,6 @@ class MultimodalClassifier(BaseClassifier):
                     'leave probe_pool unset')
             pools[name] = probe_pool or ('cls' if has_cls else 'mean')
         return pools
-
-    def _build_probes(self, probe_heads: Optional[dict]) -> dict:
-        if not probe_heads:
-            return {}
-        if 'type' not in probe_heads:  # one config per modality
-            unknown = set(probe_heads) - set(self.modalities)
-            if unknown:
-                raise KeyError(f'probe_heads names unknown modalities '
-                               f'{sorted(unknown)}; known: {self.modalities}')
-            configs = probe_heads
-        else:
-            configs = {m: probe_heads for m in self.modalities}
-        return {
-            name:
-            build_module(
-                _with_head_defaults(cfg, self.token_dims[name],
-                                    f'probe_heads[{name!r}]'))
-            for name, cfg in configs.items()
-        }
 
     # --------------------------------------------------------- features
     def encode(self, inputs: Dict[str,
@@ -162,11 +173,12 @@ class MultimodalClassifier(BaseClassifier):
         fused, _ = self.neck(self.encode(inputs))
         return fused
 
-    def _probe_features(self, tokens: Dict[str, torch.Tensor]) -> dict:
-        """Each probed modality's pooled tokens, detached: {m: [B, D_m]}."""
+    def pool_modalities(
+            self, tokens: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        """Each modality's pooled tokens [B, D_m] (``probe_pool`` rule)."""
         return {
-            name: pool_tokens(tokens[name].detach(), self.probe_pools[name])
-            for name in self.probe_heads
+            name: pool_tokens(tokens[name], self.probe_pools[name])
+            for name in self.modalities
         }
 
     # ----------------------------------------------------------- modes
@@ -185,17 +197,40 @@ class MultimodalClassifier(BaseClassifier):
 
     def loss(self, inputs: Dict[str, torch.Tensor],
              data_samples: List[DataSample]) -> dict:
-        """Fusion loss plus one detached probe loss per modality.
+        """Fusion loss, aux and detached probe losses, balancer terms.
 
         Returns:
-            dict[str, Tensor]: ``loss`` and ``loss_probe_<modality>``.
+            dict[str, Tensor]: ``loss``, ``loss_aux_<m>`` (aux heads),
+            ``loss_probe_<m>`` (probes) and the balancer's ``loss_*``.
         """
         tokens = self.encode(inputs)
         fused, _ = self.neck(tokens)
-        losses = self.head.loss((fused, ), data_samples)
-        for name, pooled in self._probe_features(tokens).items():
-            probe = self.probe_heads[name].loss((pooled, ), data_samples)
-            losses[f'loss_probe_{name}'] = probe['loss']
+        logits = self.head((fused, ))
+        losses = self.head._get_loss(logits, data_samples)
+        pooled = self.pool_modalities(tokens)
+        aux_logits, probe_logits = {}, {}
+        for name, head in self.aux_heads.items():
+            aux_logits[name] = head((pooled[name], ))
+            losses[f'loss_aux_{name}'] = self.aux_loss_weights[name] * \
+                head._get_loss(aux_logits[name], data_samples)['loss']
+        for name, head in self.probe_heads.items():
+            probe_logits[name] = head((pooled[name].detach(), ))
+            losses[f'loss_probe_{name}'] = head._get_loss(
+                probe_logits[name], data_samples)['loss']
+        if self.balancer is not None:
+            context = BalanceContext(
+                labels=torch.cat([s.gt_label for s in data_samples]),
+                tokens=tokens,
+                pooled=pooled,
+                fused_logits=logits,
+                aux_logits=aux_logits,
+                probe_logits={
+                    m: x.detach()
+                    for m, x in probe_logits.items()
+                },
+                losses=losses)
+            losses.update(self.balancer.extra_losses(self, context))
+            self.balancer.context = context
         return losses
 
     def predict(
@@ -217,10 +252,10 @@ class MultimodalClassifier(BaseClassifier):
         samples = self.head.predict((fused, ), data_samples)
         fields = record.sample_fields() if (record is not None
                                             and self.fusion_stats) else {}
+        pooled = self.pool_modalities(tokens)
         probe_scores = {
-            name:
-            F.softmax(self.probe_heads[name]((pooled, )).float(), dim=-1)
-            for name, pooled in self._probe_features(tokens).items()
+            name: F.softmax(head((pooled[name], )).float(), dim=-1)
+            for name, head in self.probe_heads.items()
         }
         for index, sample in enumerate(samples):
             sample.set_metainfo(dict(modalities=self.modalities))
@@ -234,37 +269,12 @@ class MultimodalClassifier(BaseClassifier):
         return samples
 
 
-def _embed_dims(name: str, encoder) -> int:
-    dims = getattr(encoder, 'embed_dims', None)
-    if not isinstance(dims, int):
-        raise TypeError(f'encoder {name!r} ({type(encoder).__name__}) must '
-                        'have an int attribute embed_dims (its token width) '
-                        'and may declare has_cls_token (default False)')
-    return dims
-
-
-def _describe(cfg) -> str:
-    """A short name for an encoder config, for error messages."""
-    if not isinstance(cfg, dict):
-        return type(cfg).__name__
-    name = cfg.get('model_name')
-    return f'{cfg.get("type")}({name!r})' if name else str(cfg.get('type'))
-
-
-def _with_head_defaults(cfg: dict, in_channels: int, where: str) -> dict:
-    """Fill ``in_channels`` and the authors' init into a head config.
-
-    Raises:
-        ValueError: if the config's ``in_channels`` differs from the width
-            of the features it will get.
-    """
-    if not isinstance(cfg, dict):
-        return cfg
-    cfg = copy.deepcopy(cfg)
-    given = cfg.setdefault('in_channels', in_channels)
-    if given != in_channels:
-        raise ValueError(f'{where}.in_channels is {given} but its input '
-                         f'features have width {in_channels}; drop '
-                         'in_channels (it is filled in) or fix it')
-    cfg.setdefault('init_cfg', XAVIER_INIT)
-    return cfg
+def _per_modality(value: Union[float, Dict[str, float]],
+                  modalities: List[str]) -> Dict[str, float]:
+    """A weight per modality from one number or a dict."""
+    if isinstance(value, dict):
+        missing = [m for m in modalities if m not in value]
+        if missing:
+            raise KeyError(f'aux_loss_weight has no weight for {missing}')
+        return {m: float(value[m]) for m in modalities}
+    return {m: float(value) for m in modalities}

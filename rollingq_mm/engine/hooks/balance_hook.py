@@ -1,0 +1,58 @@
+"""BalanceHook: drive a model's balance method through the epochs."""
+from mmengine.hooks import Hook
+
+from rollingq_mm.models.rollingq import unwrap_model
+from rollingq_mm.registry import HOOKS
+
+
+@HOOKS.register_module()
+class BalanceHook(Hook):
+    """Tell the model's balancer the epoch, run its epoch-level work (PMR's
+    prototypes) and log its per-epoch means (``balance/<name>``).
+
+    Before the first iteration it checks that the model has a balancer and,
+    for a method that changes gradients (OGM-GE, MMPareto), that the optim
+    wrapper is a ``BalancedOptimWrapper`` (``BalancedAmpOptimWrapper``) —
+    otherwise the method would silently do nothing.
+    """
+
+    priority = 'NORMAL'
+
+    def before_train(self, runner) -> None:
+        from rollingq_mm.engine.optim_wrappers import BalancedUpdateMixin
+        balancer = self._balancer(runner)
+        if balancer.modifies_gradients and not isinstance(
+                runner.optim_wrapper, BalancedUpdateMixin):
+            raise RuntimeError(
+                f'{type(balancer).__name__} changes gradients between '
+                'backward and step: set optim_wrapper.type='
+                "'BalancedOptimWrapper' (found "
+                f'{type(runner.optim_wrapper).__name__})')
+        balancer.hooked = True
+
+    def before_train_epoch(self, runner) -> None:
+        balancer = self._balancer(runner)
+        balancer.epoch = runner.epoch
+        balancer.before_train_epoch(runner, unwrap_model(runner.model))
+
+    def after_train_epoch(self, runner) -> None:
+        scalars = {
+            f'balance/{key}': value
+            for key, value in self._balancer(runner).epoch_scalars().items()
+        }
+        if not scalars:
+            return
+        runner.visualizer.add_scalars(scalars, step=runner.epoch + 1)
+        runner.logger.info(f'Balance epoch {runner.epoch + 1}: ' +
+                           ', '.join(f'{k.split("/")[-1]}: {v:.4f}'
+                                     for k, v in scalars.items()))
+
+    @staticmethod
+    def _balancer(runner):
+        balancer = getattr(unwrap_model(runner.model), 'balancer', None)
+        if balancer is None:
+            raise RuntimeError(
+                'BalanceHook: the model has no balancer; set model.balancer='
+                "dict(type='OGMGE' | 'PMR' | 'MMPareto', ...) or remove the "
+                'hook')
+        return balancer

@@ -1,0 +1,6 @@
+from .balanced import (BalancedAmpOptimWrapper, BalancedOptimWrapper,
+                       BalancedUpdateMixin)
+
+__all__ = [
+    'BalancedAmpOptimWrapper', 'BalancedOptimWrapper', 'BalancedUpdateMixin'
+]

@@ -1,0 +1,112 @@
+"""Balance methods through the engine: hook, optim wrapper, tools, DDP."""
+import os
+import os.path as osp
+import socket
+import subprocess
+from types import SimpleNamespace
+
+import pytest
+import torch
+from mmengine.optim import OptimWrapper
+
+from rollingq_mm.engine import BalancedOptimWrapper, BalanceHook
+from rollingq_mm.registry import MODELS
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+SMALL = [
+    'train_dataloader.dataset.num_samples=256',
+    'val_dataloader.dataset.num_samples=64',
+    'test_dataloader.dataset.num_samples=64', 'train_cfg.max_epochs=2'
+]
+VIT = dict(
+    type='TimmEncoder',
+    model_name='vit_tiny_patch16_224',
+    img_size=(16, 16),
+    patch_size=8,
+    embed_dim=16,
+    depth=1,
+    num_heads=2)
+
+
+def _model(balancer):
+    return MODELS.build(
+        dict(
+            type='MultimodalClassifier',
+            encoders=dict(
+                audio=dict(VIT, in_chans=1), visual=dict(VIT, in_chans=3)),
+            neck=dict(type='ConcatFusion'),
+            head=dict(type='LinearClsHead', num_classes=4),
+            probe_heads=dict(type='LinearClsHead', num_classes=4),
+            balancer=balancer))
+
+
+def test_the_hook_checks_the_model_and_the_optim_wrapper():
+    sgd = lambda m: torch.optim.SGD(m.parameters(), lr=0.1)  # noqa: E731
+    model = _model(dict(type='OGMGE'))
+    runner = SimpleNamespace(
+        model=model, optim_wrapper=OptimWrapper(sgd(model)))
+    with pytest.raises(
+            RuntimeError, match="optim_wrapper.type='BalancedOptimWrapper'"):
+        BalanceHook().before_train(runner)
+    runner.optim_wrapper = BalancedOptimWrapper(sgd(model))
+    BalanceHook().before_train(runner)
+    assert model.balancer.hooked
+    runner.model = _model(None)
+    with pytest.raises(RuntimeError, match='no balancer'):
+        BalanceHook().before_train(runner)
+
+
+def test_gradient_methods_refuse_gradient_accumulation():
+    model = _model(dict(type='OGMGE'))
+    wrapper = BalancedOptimWrapper(
+        torch.optim.SGD(model.parameters(), 0.1), accumulative_counts=2)
+    with wrapper.optim_context(model):
+        pass
+    with pytest.raises(ValueError, match='accumulative_counts=1'):
+        wrapper.update_params(torch.zeros((), requires_grad=True))
+
+
+def test_the_wrapper_scales_what_the_balancer_differentiates():
+    wrapper = BalancedOptimWrapper(torch.optim.SGD([torch.zeros(1)], 0.1))
+    wrapper.loss_scaler = SimpleNamespace(scale=lambda loss: 8 * loss)
+    assert wrapper.scaled(torch.tensor(2.)).item() == 16.
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.parametrize('config', [
+    'ogm-ge-concat_synthetic.py', 'pmr-attention_synthetic.py',
+    'mmpareto-concat_synthetic.py', 'aux-attention_synthetic.py'
+])
+def test_two_cpu_ranks_stay_identical(tmp_path, config):
+    """dist_train.sh, 2 processes (gloo): the replicas never diverge."""
+    path = tmp_path / 'ddp.py'
+    hooks = [f"dict(type='DumpParametersHook', out_dir='{tmp_path}')"]
+    if 'aux' not in config:
+        hooks.insert(0, "dict(type='BalanceHook')")
+    path.write_text(f"_base_ = ['{ROOT}/configs/balance/{config}']\n"
+                    "custom_imports = dict(imports=['rollingq_mm', "
+                    "'tests.test_tools.rank_dump_hook'])\n"
+                    f"custom_hooks = [{', '.join(hooks)}]\n")
+    env = dict(os.environ, PORT=str(_free_port()), OMP_NUM_THREADS='1')
+    result = subprocess.run([
+        'bash', 'tools/dist_train.sh',
+        str(path), '2', '--work-dir',
+        str(tmp_path / 'work'), '--cfg-options', *SMALL
+    ],
+                            cwd=ROOT,
+                            env=env,
+                            capture_output=True,
+                            text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    ranks = [torch.load(tmp_path / f'params{r}.pt') for r in (0, 1)]
+    assert ranks[0].keys() == ranks[1].keys()
+    for key in ranks[0]:
+        assert torch.equal(ranks[0][key], ranks[1][key]), key
+    if 'aux' not in config:
+        assert 'Balance epoch 2:' in result.stdout + result.stderr

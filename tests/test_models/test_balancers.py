@@ -1,0 +1,244 @@
+"""The balance methods' core formulas against hand computations."""
+from types import SimpleNamespace
+
+import pytest
+import torch
+import torch.nn.functional as F
+from mmpretrain.structures import DataSample
+
+from rollingq_mm.models.balancers import OGMGE, PMR, MMPareto, pareto_weight
+from rollingq_mm.registry import MODELS
+
+VIT = dict(
+    type='TimmEncoder',
+    model_name='vit_tiny_patch16_224',
+    img_size=(16, 16),
+    patch_size=8,
+    embed_dim=16,
+    depth=1,
+    num_heads=2)
+
+
+def _model(neck=None, **kwargs):
+    return MODELS.build(
+        dict(
+            type='MultimodalClassifier',
+            encoders=dict(
+                audio=dict(VIT, in_chans=1), visual=dict(VIT, in_chans=3)),
+            neck=neck or dict(type='ConcatFusion'),
+            head=dict(type='LinearClsHead', num_classes=4),
+            probe_heads=dict(type='LinearClsHead', num_classes=4),
+            **kwargs))
+
+
+def _batch(model, size=6, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    inputs = dict(
+        audio=torch.randn(size, 1, 16, 16, generator=gen),
+        visual=torch.randn(size, 3, 16, 16, generator=gen))
+    samples = [DataSample().set_gt_label(i % 4) for i in range(size)]
+    return inputs, samples
+
+
+def _wrapper(model, step=0):
+    return SimpleNamespace(
+        balance_model=model, step_count=step, scaled=lambda loss: loss)
+
+
+def test_aux_heads_train_the_encoders_and_probes_do_not():
+    model = _model(
+        aux_heads=dict(type='LinearClsHead', num_classes=4),
+        aux_loss_weight=dict(audio=0.5, visual=2.0))
+    inputs, samples = _batch(model)
+    losses = model.loss(inputs, samples)
+    assert {
+        'loss', 'loss_aux_audio', 'loss_aux_visual', 'loss_probe_audio',
+        'loss_probe_visual'
+    } <= set(losses)
+    pooled = model.pool_modalities(model.encode(inputs))
+    expected = F.cross_entropy(model.aux_heads['visual'].fc(pooled['visual']),
+                               torch.arange(6) % 4)
+    assert losses['loss_aux_visual'].item() == pytest.approx(
+        2.0 * expected.item(), rel=1e-5)
+    losses['loss_aux_audio'].backward()
+    assert model.encoders['audio'].model.patch_embed.proj.weight.grad \
+        is not None
+    assert model.encoders['visual'].model.patch_embed.proj.weight.grad is None
+
+
+def test_ogm_ge_concat_contributions_sum_to_the_fused_logits():
+    model = _model(balancer=dict(type='OGMGE'))
+    assert model.balancer.source == 'fusion'
+    inputs, samples = _batch(model)
+    model.balancer.hooked = True
+    model.loss(inputs, samples)
+    context = model.balancer.context
+    parts = model.balancer.modality_logits(model, context)
+    assert torch.allclose(
+        parts['audio'] + parts['visual'], context.fused_logits, atol=1e-5)
+    # attention fusion has no split: the detached probes give the confidence
+    attention = _model(
+        neck=dict(type='AttentionFusion', embed_dims=16),
+        balancer=dict(type='OGMGE'))
+    assert attention.balancer.source == 'probe'
+
+
+def test_ogm_ge_coefficients_and_modulated_gradients():
+    balancer = OGMGE(alpha=0.5, generalization=False)
+    balancer.modalities = ['audio', 'visual']
+    balancer.source = 'probe'
+    labels = torch.tensor([0, 1, 1])
+    logits = dict(
+        audio=torch.tensor([[3., 0.], [0., 2.], [0., 1.]]),
+        visual=torch.tensor([[0., 0.], [1., 0.], [0., 0.]]))
+    context = SimpleNamespace(probe_logits=logits, labels=labels)
+    k = balancer.coefficients(None, context)
+    s_a = sum(
+        torch.softmax(logits['audio'], -1)[i, y] for i, y in enumerate(labels))
+    s_v = sum(
+        torch.softmax(logits['visual'], -1)[i, y]
+        for i, y in enumerate(labels))
+    ratio = (s_a / s_v).item()
+    assert ratio > 1
+    assert k['audio'].item() == pytest.approx(
+        1 - torch.tanh(torch.tensor(0.5 * ratio)).item(), rel=1e-6)
+    assert k['visual'].item() == 1.0
+    # the gradients of audio's weights (dim > 1) are scaled by k_audio
+    model = _model(
+        balancer=dict(type='OGMGE', alpha=0.5, generalization=False))
+    model.balancer.hooked = True
+    inputs, samples = _batch(model)
+    loss = model.loss(inputs, samples)['loss']
+    loss.backward()
+    weight = model.encoders['audio'].model.blocks[0].mlp.fc1.weight
+    bias = model.encoders['audio'].model.blocks[0].mlp.fc1.bias
+    before_w, before_b = weight.grad.clone(), bias.grad.clone()
+    k = model.balancer.coefficients(model, model.balancer.context)
+    model.balancer.modify_gradients(_wrapper(model))
+    assert torch.allclose(weight.grad, k['audio'] * before_w, atol=1e-7)
+    assert torch.equal(bias.grad, before_b)  # 1-D: not modulated
+
+
+def test_ogm_ge_noise_has_the_gradients_std_and_is_seeded():
+
+    def modulated(seed):
+        torch.manual_seed(0)
+        model = _model(
+            balancer=dict(
+                type='OGMGE', alpha=0., generalization=True, seed=seed))
+        model.balancer.hooked = True
+        inputs, samples = _batch(model)
+        model.loss(inputs, samples)['loss'].backward()
+        weight = model.encoders['visual'].model.blocks[0].attn.qkv.weight
+        before = weight.grad.clone()
+        model.balancer.modify_gradients(_wrapper(model, step=3))
+        return before, weight.grad.clone()
+
+    before, after = modulated(seed=1)
+    noise = after - before  # alpha=0: k = 1, only the noise
+    assert noise.std().item() == pytest.approx(before.std().item(), rel=0.1)
+    assert torch.equal(modulated(seed=1)[1], after)  # same on every rank
+    assert not torch.equal(modulated(seed=2)[1], after)
+
+
+def test_pmr_prototypes_loss_and_entropy():
+    balancer = PMR(alpha=2.0, entropy_weight=0.1, entropy_epochs=1)
+    balancer.modalities, balancer.hooked = ['audio', 'visual'], True
+    balancer.prototypes = dict(
+        audio=torch.tensor([[0., 0.], [4., 0.]]),
+        visual=torch.tensor([[0., 0.], [1., 0.]]))
+    pooled = dict(
+        audio=torch.tensor([[0., 1.], [4., 1.]]),
+        visual=torch.tensor([[1., 0.], [0., 0.]]))
+    labels = torch.tensor([0, 1])
+    context = SimpleNamespace(pooled=pooled, labels=labels)
+    losses = balancer.extra_losses(None, context)
+    # audio's prototypes are far apart: it is ahead, visual gets the loss
+    sim_v = -torch.cdist(pooled['visual'], balancer.prototypes['visual'])
+    assert losses['loss_pmr_audio'].item() == 0
+    assert losses['loss_pmr_visual'].item() == pytest.approx(
+        2.0 * F.cross_entropy(sim_v, labels).item(), rel=1e-6)
+    sim_a = -torch.cdist(pooled['audio'], balancer.prototypes['audio'])
+    p = sim_a.softmax(-1)
+    entropy = -(p * p.log()).sum(-1).mean()
+    assert losses['loss_pmr_entropy'].item() == pytest.approx(
+        -0.1 * entropy.item(), rel=1e-5)
+    balancer.epoch = 1  # past entropy_epochs
+    assert 'loss_pmr_entropy' not in balancer.extra_losses(None, context)
+
+
+def test_pmr_prototypes_are_class_means_of_the_pooled_features():
+    model = _model(balancer=dict(type='PMR', fraction=1.0))
+    model.eval()
+    inputs, samples = _batch(model, size=8)
+    loader = [dict(inputs=inputs, data_samples=samples)]
+    model.balancer.before_train_epoch(
+        SimpleNamespace(train_dataloader=loader), model)
+    with torch.no_grad():
+        pooled = model.pool_modalities(model.encode(inputs))
+    labels = torch.arange(8) % 4
+    for name, prototypes in model.balancer.prototypes.items():
+        for label in range(4):
+            assert torch.allclose(
+                prototypes[label],
+                pooled[name][labels == label].mean(0),
+                atol=1e-5)
+
+
+def test_pareto_weight_is_the_min_norm_point():
+    torch.manual_seed(0)
+    g_mm, g_u = torch.randn(10), torch.randn(10)
+    g_u = g_u - 2 * (g_u @ g_mm) / (g_mm @ g_mm) * g_mm  # conflicting
+    grid = torch.linspace(0.001, 0.999, 9981)
+    norms = ((grid[:, None] * g_mm + (1 - grid[:, None]) * g_u)**2).sum(-1)
+    assert pareto_weight(g_mm, g_u).item() == pytest.approx(
+        grid[norms.argmin()].item(), abs=2e-4)
+
+
+def test_mmpareto_gradients():
+    model = _model(
+        aux_heads=dict(type='LinearClsHead', num_classes=4),
+        balancer=dict(type='MMPareto', gamma=1.5))
+    model.balancer.hooked = True
+    inputs, samples = _batch(model)
+    losses = model.loss(inputs, samples)
+    params = model.balancer._params['audio']
+    g_mm = torch.autograd.grad(
+        losses['loss'], params, retain_graph=True, allow_unused=True)
+    g_u = torch.autograd.grad(
+        losses['loss_aux_audio'], params, retain_graph=True, allow_unused=True)
+    wrapper = _wrapper(model)
+    model.balancer.before_backward(wrapper)
+    sum(v for k, v in losses.items() if 'loss' in k).backward()
+    summed = [p.grad.clone() for p in params]
+    model.balancer.modify_gradients(wrapper)
+    flat_mm = torch.cat([g.flatten() for g in g_mm])
+    flat_u = torch.cat([g.flatten() for g in g_u])
+    cos = F.cosine_similarity(flat_mm, flat_u, dim=0)
+    w = 0.5 if cos > 0 else pareto_weight(flat_mm, flat_u).item()
+    for p, a, b, total in zip(params, g_mm, g_u, summed):
+        new = 2 * (w * a + (1 - w) * b)
+        scale = max(1., (total.norm() / new.norm()).item())
+        assert torch.allclose(p.grad, 1.5 * scale * new, atol=1e-6)
+    with pytest.raises(ValueError, match='aux_heads'):
+        _model(balancer=dict(type='MMPareto'))
+
+
+def test_balancers_refuse_one_modality_and_bad_arguments():
+    single = MODELS.build(
+        dict(
+            type='MultimodalClassifier',
+            encoders=dict(audio=dict(VIT, in_chans=1)),
+            neck=dict(type='ConcatFusion'),
+            head=dict(type='LinearClsHead', num_classes=4)))
+    with pytest.raises(ValueError, match='two or more'):
+        OGMGE().bind(single)
+    with pytest.raises(ValueError, match='confidence'):
+        OGMGE(confidence='logits')
+    with pytest.raises(ValueError, match='momentum'):
+        PMR(momentum=1.5)
+    with pytest.raises(ValueError, match='gamma'):
+        MMPareto(gamma=0)
+    balancer = OGMGE()
+    with pytest.raises(RuntimeError, match='BalanceHook'):
+        balancer.check_hooked()
