@@ -21,6 +21,11 @@ def parse_args(argv=None):
         action='store_true',
         help='mixed precision (bf16 where supported) via AmpOptimWrapper')
     parser.add_argument(
+        '--compile',
+        action='store_true',
+        help='torch.compile the encoders (model_compile; see '
+        'docs/performance.md for when it pays off)')
+    parser.add_argument(
         '--auto-scale-lr',
         action='store_true',
         help='scale the lr by total batch size / auto_scale_lr.base_batch_size'
@@ -50,6 +55,9 @@ def merge_train_args(cfg, args):
         cfg.optim_wrapper.setdefault('dtype', 'bfloat16')
         if cfg.optim_wrapper.dtype == 'float16':
             cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if args.compile:
+        cfg.model_compile = cfg.get('model_compile') or dict()
+        cfg.model_compile.setdefault('targets', ['encoders'])
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
     if args.no_validate:

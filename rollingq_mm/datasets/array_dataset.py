@@ -18,6 +18,9 @@ SCAN_CHUNK_BYTES = 64 * 2**20
 # PackMultimodalInputs copies them into the DataSample without the pipeline
 # having to repeat them.
 SAMPLE_META_KEYS = 'sample_meta_keys'
+# Set in a data info whose arrays were scanned for NaN / inf when the dataset
+# was built, so PackMultimodalInputs need not check each sample again.
+FINITE_CHECKED = '_finite_checked'
 
 
 def count_non_finite(array: np.ndarray) -> tuple:
@@ -154,13 +157,16 @@ class InMemoryMultimodalDataset(BaseDataset):
         ]
 
     def get_data_info(self, idx: int) -> dict:
-        info = super().get_data_info(idx)
-        index = info['sample_idx']
+        # The data list holds only ints (no deepcopy needed, unlike
+        # BaseDataset's): the arrays are sliced here.
+        index = idx if idx >= 0 else len(self) + idx
+        info = dict(self.data_list[idx], sample_idx=index)
         for name, array in self.arrays.items():
             info[name] = np.array(array[index], dtype=np.float32)
         for key, values in self.sample_meta.items():
             info[key] = _python_scalar(values[index])
         info[SAMPLE_META_KEYS] = tuple(self.sample_meta)
+        info[FINITE_CHECKED] = True  # scanned when the dataset was built
         return info
 
 

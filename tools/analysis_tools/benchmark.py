@@ -3,6 +3,14 @@
     python tools/analysis_tools/benchmark.py CONFIG [--batch-size 64] \
         [--iters 20] [--warmup 5] [--device cuda] [--amp] \
         [--fusion-reference] [--out result.json]
+    python tools/analysis_tools/benchmark.py CONFIG --bare-loop \
+        [--epochs 3] [--repeats 3] [--threads N] [--out result.json]
+
+``--bare-loop`` trains the config's real data through the Runner and
+through a bare PyTorch loop of the same model, data, optimiser and batch
+size, alternating them ``--repeats`` times, and reports the median
+samples/s of each and the Runner's overhead with its spread
+(``_runner_overhead.py``).
 
 Input shapes come from the encoder configs (TimmEncoder: in_chans, img_size,
 num_frames; SequenceEncoder: in_channels and --seq-len). Weights are never
@@ -14,13 +22,17 @@ the hook's end-of-epoch compute.
 import argparse
 import copy
 import json
+import os.path as osp
 import resource
 import statistics
+import sys
 import time
 from contextlib import nullcontext
 
 import torch
 from mmengine.config import Config, DictAction
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 
 def parse_args(argv=None):
@@ -45,6 +57,22 @@ def parse_args(argv=None):
         type=int,
         default=50,
         help='length of SequenceEncoder inputs')
+    parser.add_argument(
+        '--bare-loop',
+        action='store_true',
+        help='Runner route vs a bare loop on the config\'s real data')
+    parser.add_argument(
+        '--epochs',
+        type=int,
+        default=3,
+        help='--bare-loop: epochs per route (first: warm-up)')
+    parser.add_argument(
+        '--repeats',
+        type=int,
+        default=3,
+        help='--bare-loop: alternations of the two routes')
+    parser.add_argument(
+        '--threads', type=int, help='torch threads (default: torch\'s)')
     parser.add_argument('--out', help='write the JSON result here')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args(argv)
@@ -227,9 +255,21 @@ def measure(args) -> dict:
     return result
 
 
+def bare_loop_comparison(args) -> dict:
+    from _runner_overhead import measure_overhead
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    result = measure_overhead(cfg, args.epochs, args.repeats)
+    result['config'] = args.config
+    return result
+
+
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    result = measure(args)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    result = bare_loop_comparison(args) if args.bare_loop else measure(args)
     for key, value in result.items():
         if isinstance(value, float):
             print(f'{key:>34s}: {value:.4g}')

@@ -7,7 +7,7 @@ from mmcv.transforms import BaseTransform
 from mmpretrain.structures import DataSample
 
 from rollingq_mm.registry import TRANSFORMS
-from ..array_dataset import SAMPLE_META_KEYS
+from ..array_dataset import FINITE_CHECKED, SAMPLE_META_KEYS
 
 
 @TRANSFORMS.register_module()
@@ -21,7 +21,8 @@ class PackMultimodalInputs(BaseTransform):
     (``results['sample_meta_keys']``, e.g. a ``MultimodalArrayDataset``'s
     ``meta_keys``), so the pipeline need not repeat them.
     Non-finite values are refused here, on the CPU, so that the training step
-    needs no check.
+    needs no check (unless the dataset scanned its arrays when it was built
+    and says so with ``results['_finite_checked']``).
 
     Args:
         modalities (Sequence[str]): Modalities to pack, e.g.
@@ -58,7 +59,8 @@ class PackMultimodalInputs(BaseTransform):
             value = results[name]
             tensor = value if isinstance(value, torch.Tensor) else \
                 torch.from_numpy(np.ascontiguousarray(value))
-            if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            if tensor.is_floating_point() and not results.get(
+                    FINITE_CHECKED) and not torch.isfinite(tensor).all():
                 raise ValueError(
                     f'{self._sample_name(results)}: modality {name!r} has NaN '
                     'or inf values; clean the data (e.g. np.nan_to_num) or '
