@@ -10,7 +10,7 @@ import torch
 from mmengine.optim import OptimWrapper
 
 from rollingq_mm.engine import BalancedOptimWrapper, BalanceHook
-from rollingq_mm.registry import MODELS
+from tests.helpers import tiny_classifier
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SMALL = [
@@ -18,26 +18,10 @@ SMALL = [
     'val_dataloader.dataset.num_samples=64',
     'test_dataloader.dataset.num_samples=64', 'train_cfg.max_epochs=2'
 ]
-VIT = dict(
-    type='TimmEncoder',
-    model_name='vit_tiny_patch16_224',
-    img_size=(16, 16),
-    patch_size=8,
-    embed_dim=16,
-    depth=1,
-    num_heads=2)
 
 
 def _model(balancer):
-    return MODELS.build(
-        dict(
-            type='MultimodalClassifier',
-            encoders=dict(
-                audio=dict(VIT, in_chans=1), visual=dict(VIT, in_chans=3)),
-            neck=dict(type='ConcatFusion'),
-            head=dict(type='LinearClsHead', num_classes=4),
-            probe_heads=dict(type='LinearClsHead', num_classes=4),
-            balancer=balancer))
+    return tiny_classifier(balancer=balancer)
 
 
 def test_the_hook_checks_the_model_and_the_optim_wrapper():

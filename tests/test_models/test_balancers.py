@@ -8,27 +8,11 @@ from mmpretrain.structures import DataSample
 
 from rollingq_mm.models.balancers import OGMGE, PMR, MMPareto, pareto_weight
 from rollingq_mm.registry import MODELS
-
-VIT = dict(
-    type='TimmEncoder',
-    model_name='vit_tiny_patch16_224',
-    img_size=(16, 16),
-    patch_size=8,
-    embed_dim=16,
-    depth=1,
-    num_heads=2)
+from tests.helpers import TINY_VIT, tiny_classifier
 
 
 def _model(neck=None, **kwargs):
-    return MODELS.build(
-        dict(
-            type='MultimodalClassifier',
-            encoders=dict(
-                audio=dict(VIT, in_chans=1), visual=dict(VIT, in_chans=3)),
-            neck=neck or dict(type='ConcatFusion'),
-            head=dict(type='LinearClsHead', num_classes=4),
-            probe_heads=dict(type='LinearClsHead', num_classes=4),
-            **kwargs))
+    return tiny_classifier(neck, **kwargs)
 
 
 def _batch(model, size=6, seed=0):
@@ -228,7 +212,7 @@ def test_balancers_refuse_one_modality_and_bad_arguments():
     single = MODELS.build(
         dict(
             type='MultimodalClassifier',
-            encoders=dict(audio=dict(VIT, in_chans=1)),
+            encoders=dict(audio=dict(TINY_VIT, in_chans=1)),
             neck=dict(type='ConcatFusion'),
             head=dict(type='LinearClsHead', num_classes=4)))
     with pytest.raises(ValueError, match='two or more'):

@@ -62,11 +62,14 @@ def trained_capped(tmp_path_factory):
 def test_train_writes_a_rotated_checkpoint_and_logs_air(trained):
     work_dir, log = trained
     state = _load(work_dir / 'epoch_2.pth')['state_dict']
-    assert int(state[COUNT]) == 2  # the main job re-anchors every epoch
+    assert int(state[COUNT]) == 1  # the main job rotates once (the paper)
     assert not torch.allclose(state[ROTATION], torch.eye(64))
-    history = state[HISTORY]  # rows: epoch, AIR, rotated, cos..., weights...
+    history = state[HISTORY]  # rows: epoch, AIR, rotated, M, c, α, shares
     assert history[:, 0].tolist() == [1, 2]
+    assert history[:, 2].tolist() == [1, 0]
     assert 'RollingQ' in log and 'air:' in log and 'ROTATED' in log
+    assert 'not rotated: cap reached (1 of max_rotations=1)' in log
+    assert 'Summary of rollingq_synthetic' in log
     scalars = glob.glob(str(work_dir / '*' / 'vis_data' / 'scalars.json'))
     records = [json.loads(line) for line in open(scalars[0])]
     assert [r['step'] for r in records if 'rollingq/air' in r] == [1, 2]

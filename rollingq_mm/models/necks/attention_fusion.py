@@ -1,4 +1,5 @@
 """Attention fusion: a CLS token attends over all modalities' tokens."""
+from functools import partial
 from typing import Dict, Optional, Tuple
 
 import torch
@@ -14,31 +15,22 @@ from .projection import ModalityProjection
 
 
 class FusionTransformerLayer(nn.Module):
-    """Pre-norm Transformer layer (residual + FFN) around RollingQAttention.
+    """Pre-norm Transformer layer (residual + FFN) around an attention.
 
-    With ``cls_only`` the layer returns only the CLS token [B, 1, D].
+    Args:
+        attn (RollingQAttention): The layer's attention; with its
+            ``cls_only`` the layer returns only the CLS token [B, 1, D].
+        mlp_ratio (float): FFN width relative to the attention's dims.
+        proj_drop (float): Dropout in the FFN.
     """
 
-    def __init__(self,
-                 embed_dims: int,
-                 num_heads: int,
-                 mlp_ratio: float,
-                 attn_drop: float,
-                 proj_drop: float,
-                 cls_only: bool,
-                 rolling: bool,
-                 fused: bool = True):
+    def __init__(self, attn: RollingQAttention, mlp_ratio: float,
+                 proj_drop: float):
         super().__init__()
-        self.cls_only = cls_only
+        embed_dims = attn.embed_dims
+        self.cls_only = attn.cls_only
         self.norm1 = nn.LayerNorm(embed_dims)
-        self.attn = RollingQAttention(
-            embed_dims,
-            num_heads,
-            attn_drop=attn_drop,
-            proj_drop=proj_drop,
-            cls_only=cls_only,
-            rolling=rolling,
-            fused=fused)
+        self.attn = attn
         self.norm2 = nn.LayerNorm(embed_dims)
         hidden = int(embed_dims * mlp_ratio)
         self.ffn = nn.Sequential(
@@ -104,29 +96,22 @@ class AttentionFusion(BaseFusion):
         self.projection = ModalityProjection(embed_dims, in_dims)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dims))
         nn.init.trunc_normal_(self.cls_token, std=0.02)
+        attention = partial(
+            RollingQAttention,
+            embed_dims,
+            num_heads,
+            attn_drop=attn_drop,
+            proj_drop=proj_drop,
+            rolling=rolling,
+            fused=fused)
         if num_layers == 1:
-            self.layers = nn.ModuleList([
-                RollingQAttention(
-                    embed_dims,
-                    num_heads,
-                    attn_drop=attn_drop,
-                    proj_drop=proj_drop,
-                    cls_only=cls_only,
-                    rolling=rolling,
-                    fused=fused)
-            ])
+            self.layers = nn.ModuleList([attention(cls_only=cls_only)])
             self.norm = nn.Identity()
         else:
             self.layers = nn.ModuleList([
                 FusionTransformerLayer(
-                    embed_dims,
-                    num_heads,
-                    mlp_ratio,
-                    attn_drop,
-                    proj_drop,
-                    cls_only=cls_only and index == num_layers - 1,
-                    rolling=rolling,
-                    fused=fused) for index in range(num_layers)
+                    attention(cls_only=cls_only and index == num_layers - 1),
+                    mlp_ratio, proj_drop) for index in range(num_layers)
             ])
             self.norm = nn.LayerNorm(embed_dims)
 
@@ -136,7 +121,6 @@ class AttentionFusion(BaseFusion):
 
     def bind(self, in_dims, cls_tokens, sources=None) -> None:
         super().bind(in_dims, cls_tokens, sources)
-        self.projection.bind(in_dims)
         for query in self.rolling_queries():
             query.modalities = list(in_dims)
 

@@ -86,6 +86,11 @@ class BaseFusion(BaseModule):
                     'leave pool unset (then mean for it, CLS where there is '
                     'one)')
             self.pools[name] = self.pool_mode or ('cls' if has_cls else 'mean')
+        # Necks that project modalities to a common width hold a
+        # ModalityProjection named ``projection``: it follows the encoders.
+        projection = getattr(self, 'projection', None)
+        if projection is not None:
+            projection.bind(in_dims)
 
     def pool(self, name: str, tokens: torch.Tensor) -> torch.Tensor:
         """Pool modality ``name``'s tokens [B, N, D] to [B, D].

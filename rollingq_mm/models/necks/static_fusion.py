@@ -65,10 +65,6 @@ class SumFusion(BaseFusion):
     def out_channels(self) -> int:
         return self.embed_dims
 
-    def bind(self, in_dims, cls_tokens, sources=None) -> None:
-        super().bind(in_dims, cls_tokens, sources)
-        self.projection.bind(in_dims)
-
     def forward(self, tokens: Dict[str,
                                    torch.Tensor]) -> Tuple[torch.Tensor, None]:
         """Returns the fused feature [B, D] and None (no attention)."""

@@ -3,31 +3,19 @@ import torch
 from mmengine.optim import OptimWrapper
 from mmpretrain.structures import DataSample
 
-from rollingq_mm.registry import MODELS
-
-VIT = dict(
-    type='TimmEncoder',
-    model_name='vit_tiny_patch16_224',
-    img_size=(16, 16),
-    patch_size=8,
-    embed_dim=16,
-    depth=1,
-    num_heads=2)
+from tests.helpers import TINY_VIT, tiny_classifier
 
 
 def _model(neck=None, **kwargs):
-    cfg = dict(
-        type='MultimodalClassifier',
-        encoders=dict(
-            audio=dict(VIT, in_chans=1), visual=dict(VIT, in_chans=3)),
-        neck=neck or dict(type='AttentionFusion', embed_dims=16),
-        head=dict(type='LinearClsHead', num_classes=4, in_channels=16),
-        probe_heads=dict(type='LinearClsHead', num_classes=4),
-        data_preprocessor=dict(
+    kwargs.setdefault(
+        'data_preprocessor',
+        dict(
             type='MultimodalDataPreprocessor',
             normalize=dict(visual=dict(mean=[1., 2., 3.], std=[2., 2., 2.]))))
-    cfg.update(kwargs)
-    return MODELS.build(cfg)
+    kwargs.setdefault(
+        'head', dict(type='LinearClsHead', num_classes=4, in_channels=16))
+    return tiny_classifier(
+        neck or dict(type='AttentionFusion', embed_dims=16), **kwargs)
 
 
 def _batch(size=4):
@@ -132,8 +120,8 @@ def test_init_cfg_of_encoders_and_probe_heads_is_honoured():
     constant = dict(type='Constant', val=0.25, layer='Linear')
     model = _model(
         encoders=dict(
-            audio=dict(VIT, in_chans=1, init_cfg=constant),
-            visual=dict(VIT, in_chans=3)),
+            audio=dict(TINY_VIT, in_chans=1, init_cfg=constant),
+            visual=dict(TINY_VIT, in_chans=3)),
         probe_heads=dict(
             type='LinearClsHead', num_classes=4, init_cfg=constant))
     model.init_weights()
@@ -147,7 +135,7 @@ def test_init_cfg_of_encoders_and_probe_heads_is_honoured():
 
 def test_pooling_follows_the_encoders_cls_declaration():
     model = _model(
-        encoders=dict(audio=dict(VIT, in_chans=1), visual=CNN),
+        encoders=dict(audio=dict(TINY_VIT, in_chans=1), visual=CNN),
         neck=dict(type='ConcatFusion'),
         head=dict(type='LinearClsHead', num_classes=4))  # in_channels filled
     assert model.cls_tokens == dict(audio=True, visual=False)
@@ -163,12 +151,12 @@ def test_pooling_follows_the_encoders_cls_declaration():
     assert torch.allclose(fused[:, 16:], tokens['visual'].mean(1))
     with pytest.raises(ValueError, match="'visual' .*resnet18.*no CLS"):
         _model(
-            encoders=dict(audio=dict(VIT, in_chans=1), visual=CNN),
+            encoders=dict(audio=dict(TINY_VIT, in_chans=1), visual=CNN),
             neck=dict(type='ConcatFusion', pool='cls'),
             head=dict(type='LinearClsHead', num_classes=4))
     with pytest.raises(ValueError, match="probe_pool='cls'.*'visual'"):
         _model(
-            encoders=dict(audio=dict(VIT, in_chans=1), visual=CNN),
+            encoders=dict(audio=dict(TINY_VIT, in_chans=1), visual=CNN),
             neck=dict(type='ConcatFusion'),
             probe_pool='cls',
             head=dict(type='LinearClsHead', num_classes=4))
