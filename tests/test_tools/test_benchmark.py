@@ -58,3 +58,18 @@ def test_reference_fusion_and_no_weights():
     assert all(e.checkpoint_path is None and e.pretrained is False
                for e in model.encoders.values())
     assert 'data_preprocessor' in model  # merged from the dataset config
+
+
+def test_bare_loop_compares_the_runner_with_a_plain_loop(tmp_path):
+    out = tmp_path / 'overhead.json'
+    result = benchmark.main([
+        osp.join(ROOT, 'configs', 'baselines', 'attention_synthetic.py'),
+        '--bare-loop', '--epochs', '2', '--repeats', '1', '--out',
+        str(out), '--cfg-options', 'train_dataloader.dataset.num_samples=128'
+    ])
+    for key in ('runner_samples_per_s', 'bare_samples_per_s'):
+        assert result[key] > 0 and math.isfinite(result[key]), key
+    assert len(result['runner_samples_per_s_all']) == 1
+    assert result['overhead_min'] <= result['overhead'] <= \
+        result['overhead_max']
+    assert out.exists()

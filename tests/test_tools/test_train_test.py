@@ -3,6 +3,7 @@ import glob
 import json
 import os
 import os.path as osp
+import re
 import socket
 import subprocess
 import sys
@@ -137,3 +138,24 @@ def test_dist_train_two_cpu_ranks_agree_on_the_rotation(tmp_path):
     assert torch.equal(rotation0, rank1['neck.layers.0.rolling_query'])
     state = _load(tmp_path / 'work' / 'epoch_2.pth')['state_dict']
     assert int(state[COUNT]) == 2
+
+
+def test_compile_trains_and_compiles_only_the_encoders(tmp_path):
+    log = _run([
+        sys.executable, 'tools/train.py', MAIN, '--compile', '--work-dir',
+        str(tmp_path), '--cfg-options', 'train_cfg.max_epochs=2', *SMALL
+    ],
+               env=dict(os.environ, TORCH_LOGS='recompiles'))
+    assert "torch.compile({'dynamic': True}): ['encoders.audio', " \
+        "'encoders.visual']" in log
+    assert (tmp_path / 'epoch_2.pth').exists()
+    # Graphs: audio and visual encoder (other channel count) x grad on/off
+    # (training vs the statistics pass and validation), compiled once each:
+    # nothing per batch size (dynamic batch), per epoch or per switch.
+    graphs = {int(k) for k in re.findall(r'\[0/(\d+)\] \[__recompiles\]', log)}
+    assert max(graphs, default=0) <= 3
+    reasons = re.findall(r'- 0/\d+: (.*)', log)
+    assert all('size mismatch at index 1' in r or 'grad_mode' in r
+               for r in reasons), reasons
+    state = _load(tmp_path / 'epoch_2.pth')['state_dict']
+    assert not any('_orig_mod' in key for key in state)  # keys unchanged
