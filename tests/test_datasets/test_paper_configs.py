@@ -64,9 +64,13 @@ def check_paper_settings(cfg: Config, dataset: str) -> None:
     assert cfg.train_cfg.max_epochs == 30
     assert cfg.param_scheduler[0].end == cfg.param_scheduler[1].begin == 2.5
     assert cfg.train_dataloader.batch_size == 64
-    for hook in cfg.get('custom_hooks', []):
+    for hook_cfg in cfg.get('custom_hooks', []):
+        from rollingq_mm.registry import HOOKS
+        hook = HOOKS.build(hook_cfg)  # the config's values and the defaults
         assert (hook.beta, hook.sigma) == (0., 0.)
         assert hook.max_rotations == (3 if dataset == 'ks' else 1)
+        assert (hook.stats, hook.air_from,
+                hook.method) == ('pass', 'last_batch', 'svd')
     if dataset == 'mosei':
         assert all(e.num_layers == 4 for e in cfg.model.encoders.values())
         assert cfg.val_dataloader.dataset.split == 'valid'

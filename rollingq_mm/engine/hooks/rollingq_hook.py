@@ -26,7 +26,10 @@ class RollingQHook(Hook):
     While a training epoch runs, the hook reads the :class:`AttentionRecord`
     that every attention holding a :class:`RollingQuery` returns, and adds it
     to the query's statistics (sums of q, k̄_m, cos(q, k̄_m), attention
-    shares). At the end of every ``interval``-th epoch it all-reduces the
+    shares) — for every batch when ``stats='epoch'`` or ``air_from='epoch'``
+    needs them, else (the defaults) for the epoch's last batch only, so the
+    default costs nothing per training step. At the end of every
+    ``interval``-th epoch it all-reduces the
     sums across ranks, computes c_m and AIR, logs them next to the attention
     shares, and when ``|AIR| > beta`` (M ≥ 3: ``max_m |c_m - mean(c)| >
     beta / 2``) and fewer than ``max_rotations`` rotations were done,
@@ -104,6 +107,7 @@ class RollingQHook(Hook):
         self.progressive = progressive
         self._handles = []
         self._unseen = set()
+        self._collect_from = 0
 
     # ---------------------------------------------------- record collection
     def start_collecting(self, queries: List[Tuple]) -> None:
@@ -163,19 +167,39 @@ class RollingQHook(Hook):
                     f'rotation(s) (at epoch(s) {rotated}), last check epoch '
                     f'{last.epoch} with AIR {last.air:.4f}')
 
+    def _first_collected_batch(self, runner) -> int:
+        """0, or the last batch when only the last batch's statistics are
+        used (AIR from the last batch, the anchor from the extra pass)."""
+        if self.stats == 'epoch' or self.air_from == 'epoch':
+            return 0
+        try:
+            return max(0, len(runner.train_dataloader) - 1)
+        except TypeError:  # a loader without a length: every batch
+            return 0
+
     def before_train_epoch(self, runner) -> None:
-        self.start_collecting(find_rolling_queries(runner.model))
+        self._collect_from = self._first_collected_batch(runner)
+        self.stop_collecting()
+        for _, query, _ in find_rolling_queries(runner.model):
+            query.reset_statistics()
+
+    def before_train_iter(self,
+                          runner,
+                          batch_idx: int,
+                          data_batch=None) -> None:
+        if batch_idx == self._collect_from:
+            self.start_collecting(find_rolling_queries(runner.model))
 
     def after_train_iter(self,
                          runner,
                          batch_idx: int,
                          data_batch=None,
                          outputs=None) -> None:
-        if batch_idx == 0 and self._unseen:
+        if batch_idx == self._collect_from and self._unseen:
             self.stop_collecting()
             raise RuntimeError(
                 f'RollingQHook: {sorted(self._unseen)} saw no attention '
-                'forward in the first iteration; the module holding a '
+                'forward in a training iteration; the module holding a '
                 'RollingQuery must run in the training forward')
 
     def after_train_epoch(self, runner) -> None:

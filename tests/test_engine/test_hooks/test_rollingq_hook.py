@@ -62,8 +62,10 @@ def _train_epoch(hook, runner):
     """What the train loop does around the hook (forward only)."""
     hook.before_train_epoch(runner)
     with torch.no_grad():
-        for data in runner.train_dataloader:
+        for index, data in enumerate(runner.train_dataloader):
+            hook.before_train_iter(runner, index)
             runner.model(**data)
+            hook.after_train_iter(runner, index)
     hook.after_train_epoch(runner)
 
 
@@ -209,7 +211,7 @@ def test_the_hook_needs_a_rolling_query_and_valid_arguments():
 
 def test_non_finite_statistics_are_skipped_with_a_warning():
     model, batches = TinyFusion().eval(), _batches()
-    batches[1][0, 0, 0] = float('nan')  # one broken CLS token
+    batches[-1][0, 0, 0] = float('nan')  # a broken CLS token, last batch
     runner = _runner(model, batches)
     _train_epoch(RollingQHook(), runner)
     query = model.layers[0].rolling_query
@@ -254,6 +256,7 @@ def test_one_modality_and_a_silent_attention_fail_before_work():
     runner = _runner(model, [])
     hook = RollingQHook()
     hook.before_train_epoch(runner)
+    hook.before_train_iter(runner, 0)
     with pytest.raises(TypeError, match='returned no AttentionRecord'):
         model(torch.randn(2, DIM))
     hook.stop_collecting()
@@ -271,3 +274,29 @@ def test_resume_is_reported():
     runner.logger = SimpleNamespace(info=logs.append, warning=logs.append)
     RollingQHook().before_train(runner)
     assert 'restored 1 rotation(s) (at epoch(s) [1])' in logs[0]
+
+
+def _collected_batch_sizes(hook, runner):
+    """The batch size of every record the hook collects in one epoch."""
+    seen = []
+    original = hook._collect
+
+    def spy(name, query, module, args, output):
+        seen.append(output[1].q_cls.shape[0])
+        original(name, query, module, args, output)
+
+    hook._collect = spy
+    _train_epoch(hook, runner)
+    return seen
+
+
+def test_the_defaults_collect_only_the_last_batch():
+    model = TinyFusion().eval()
+    batches = _batches(num=3)
+    batches[2] = batches[2][:3]  # a smaller last batch
+    runner = _runner(model, batches)
+    # defaults: stats='pass', air_from='last_batch'
+    assert _collected_batch_sizes(RollingQHook(beta=10.), runner) == [3]
+    assert model.layers[0].rolling_query.history[-1].epoch == 1
+    assert _collected_batch_sizes(
+        RollingQHook(beta=10., stats='epoch'), runner) == [4, 4, 3]
