@@ -1,3 +1,5 @@
+import logging
+
 import pytest
 import torch
 
@@ -91,3 +93,23 @@ def test_groups_by_any_field_and_declares_what_it_needs():
     metric.process(None, samples)
     assert metric.evaluate(4) == {'accuracy/ann': 100.0, 'accuracy/bo': 50.0}
     assert AttentionShare().required_meta_keys == ()
+
+
+@pytest.mark.parametrize('metric_type',
+                         [AttentionShare, GroupedAccuracy, ModalityAccuracy])
+def test_metrics_build_without_a_prefix_warning_and_take_one(metric_type):
+    from mmengine.logging import MMLogger
+    logger = MMLogger.get_current_instance()
+    messages = []
+    handler = type(
+        'Capture', (logging.Handler, ),
+        dict(emit=lambda self, r: messages.append(r.getMessage())))()
+    logger.addHandler(handler)
+    try:
+        names = _evaluate(metric_type())
+    finally:
+        logger.removeHandler(handler)
+    assert not [m for m in messages if 'prefix' in m]
+    assert not any(name.startswith('/') for name in names)
+    prefixed = _evaluate(metric_type(prefix='val'))
+    assert sorted(prefixed) == sorted(f'val/{name}' for name in names)

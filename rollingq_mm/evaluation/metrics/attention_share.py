@@ -32,8 +32,11 @@ class AttentionShare(BaseMetric):
             iteration that the dataset gives it. Defaults to None (no
             groups).
         collect_device (str): 'cpu' or 'gpu'. Defaults to 'cpu'.
-        prefix (str, optional): Metric name prefix. Defaults to None.
+        prefix (str, optional): Metric name prefix. Defaults to none.
     """
+
+    # names carry their namespace; '' (not None): no mmengine warning
+    default_prefix = ''
 
     def __init__(self, group_key: Optional[str] = None, **kwargs):
         super().__init__(**kwargs)

@@ -23,8 +23,11 @@ class GroupedAccuracy(BaseMetric):
         group_key (str): The metainfo field to group by. Defaults to
             'corrupted'.
         collect_device (str): 'cpu' or 'gpu'. Defaults to 'cpu'.
-        prefix (str, optional): Metric name prefix. Defaults to None.
+        prefix (str, optional): Metric name prefix. Defaults to none.
     """
+
+    # names carry their namespace; '' (not None): no mmengine warning
+    default_prefix = ''
 
     def __init__(self, group_key: str = DEFAULT_GROUP_KEY, **kwargs):
         super().__init__(**kwargs)

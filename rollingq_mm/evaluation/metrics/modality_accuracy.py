@@ -16,8 +16,11 @@ class ModalityAccuracy(BaseMetric):
 
     Args:
         collect_device (str): 'cpu' or 'gpu'. Defaults to 'cpu'.
-        prefix (str, optional): Metric name prefix. Defaults to None.
+        prefix (str, optional): Metric name prefix. Defaults to none.
     """
+
+    # names carry their namespace; '' (not None): no mmengine warning
+    default_prefix = ''
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         for sample in data_samples:
