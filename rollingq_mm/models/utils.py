@@ -1,5 +1,5 @@
 """Small helpers shared by necks and the classifier."""
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 import torch
 from torch import nn
@@ -34,6 +34,40 @@ def check_pool(pool: str) -> str:
     if pool not in POOL_MODES:
         raise ValueError(f'unknown pool {pool!r}; choose one of {POOL_MODES}')
     return pool
+
+
+def resolve_pools(pool: Optional[str], cls_tokens: Dict[str, bool],
+                  sources: Dict[str, str], what: str) -> Dict[str, str]:
+    """Each modality's pooling: ``pool`` where given, else CLS where the
+    modality's encoder has a CLS token, else the mean.
+
+    Args:
+        pool (str, optional): ``'cls'``, ``'mean'`` or None.
+        cls_tokens (dict[str, bool]): Whether token 0 of each modality is a
+            CLS token, in modality order.
+        sources (dict[str, str]): A name for each modality's encoder.
+        what (str): The argument that set ``pool`` (e.g. ``'probe_pool'``),
+            for messages.
+
+    Returns:
+        dict[str, str]: ``'cls'`` or ``'mean'`` per modality.
+
+    Raises:
+        ValueError: ``pool='cls'`` for a modality without a CLS token (token
+            0 would be an ordinary token, silently).
+    """
+    if pool is not None:
+        check_pool(pool)
+    pools = {}
+    for name, has_cls in cls_tokens.items():
+        if pool == 'cls' and not has_cls:
+            raise ValueError(
+                f'{what}=\'cls\': modality {name!r} (encoder '
+                f'{sources.get(name, "?")}) has no CLS token, so token 0 is '
+                f'an ordinary token; use \'mean\' or leave {what} unset '
+                '(then mean for it, CLS where there is one)')
+        pools[name] = pool or ('cls' if has_cls else 'mean')
+    return pools
 
 
 def concat_modalities(

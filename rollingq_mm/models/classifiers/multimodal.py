@@ -10,7 +10,7 @@ from mmpretrain.structures import DataSample
 from rollingq_mm.registry import MODELS
 from ..balancers import BalanceContext, BaseBalancer
 from ..necks.base import BaseFusion
-from ..utils import build_module, check_pool, pool_tokens
+from ..utils import build_module, pool_tokens, resolve_pools
 from .heads import (build_modality_heads, describe, embed_dims,
                     with_head_defaults)
 
@@ -111,7 +111,8 @@ class MultimodalClassifier(BaseClassifier):
         self.neck.bind(self.token_dims, self.cls_tokens, sources)
         self.head = build_module(
             with_head_defaults(head, self.neck.out_channels, 'head'))
-        self.probe_pools = self._probe_pools(probe_pool, sources)
+        self.probe_pools = resolve_pools(probe_pool, self.cls_tokens, sources,
+                                         'probe_pool')
         self.fusion_stats = fusion_stats
         self.probe_heads = ModuleDict(
             build_modality_heads(probe_heads, self.modalities, self.token_dims,
@@ -127,21 +128,6 @@ class MultimodalClassifier(BaseClassifier):
             self.balancer = MODELS.build(balancer) if isinstance(
                 balancer, dict) else balancer
             self.balancer.bind(self)
-
-    def _probe_pools(self, probe_pool: Optional[str],
-                     sources: Dict[str, str]) -> Dict[str, str]:
-        if probe_pool is not None:
-            check_pool(probe_pool)
-        pools = {}
-        for name in self.modalities:
-            has_cls = self.cls_tokens[name]
-            if probe_pool == 'cls' and not has_cls:
-                raise ValueError(
-                    f'probe_pool=\'cls\': modality {name!r} (encoder '
-                    f'{sources[name]}) has no CLS token; use \'mean\' or '
-                    'leave probe_pool unset')
-            pools[name] = probe_pool or ('cls' if has_cls else 'mean')
-        return pools
 
     # --------------------------------------------------------- features
     def encode(self, inputs: Dict[str,

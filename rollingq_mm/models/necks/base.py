@@ -14,7 +14,7 @@ from typing import Dict, List, Optional, Tuple
 import torch
 from mmengine.model import BaseModule
 
-from ..utils import POOL_MODES, check_pool, pool_tokens
+from ..utils import POOL_MODES, check_pool, pool_tokens, resolve_pools
 
 # The authors' initialisation (their ``weight_init``): xavier-normal weights
 # and zero biases on every Linear layer. Measured on AV-Digits against torch's
@@ -73,19 +73,12 @@ class BaseFusion(BaseModule):
         Raises:
             ValueError: ``pool='cls'`` for a modality without a CLS token.
         """
-        sources = sources or {}
         self.in_dims = dict(in_dims)
-        self.pools = {}
-        for name in in_dims:
-            has_cls = bool(cls_tokens.get(name, False))
-            if self.pool_mode == 'cls' and not has_cls:
-                raise ValueError(
-                    f'{type(self).__name__}(pool=\'cls\'): modality {name!r} '
-                    f'(encoder {sources.get(name, "?")}) has no CLS token, '
-                    'so token 0 is an ordinary token; use pool=\'mean\' or '
-                    'leave pool unset (then mean for it, CLS where there is '
-                    'one)')
-            self.pools[name] = self.pool_mode or ('cls' if has_cls else 'mean')
+        self.pools = resolve_pools(
+            self.pool_mode,
+            {name: bool(cls_tokens.get(name, False))
+             for name in in_dims}, sources or {},
+            f'{type(self).__name__}.pool')
         # Necks that project modalities to a common width hold a
         # ModalityProjection named ``projection``: it follows the encoders.
         projection = getattr(self, 'projection', None)
