@@ -1,4 +1,5 @@
 """RollingQHook: measure the attention imbalance, maybe rotate, each epoch."""
+from dataclasses import dataclass
 from functools import partial
 from typing import List, Optional, Tuple
 
@@ -17,6 +18,17 @@ from rollingq_mm.registry import HOOKS
 
 STATS_MODES = ('epoch', 'pass')
 AIR_SOURCES = ('epoch', 'last_batch')
+
+
+@dataclass
+class _PendingCheck:
+    """One RollingQuery's end-of-epoch check while the hook decides it."""
+
+    name: str
+    query: RollingQuery
+    owner: torch.nn.Module
+    stats: RollingQStatistics  # the epoch's all-reduced sums
+    reason: Optional[str] = None  # why it does not rotate; None: it rotates
 
 
 @HOOKS.register_module()
@@ -38,8 +50,9 @@ class RollingQHook(Hook):
     the query's history (and so in the checkpoint), and logged with the
     reason when it does not rotate.
 
-    The defaults are the authors' procedure except where AV-Digits and the
-    synthetic set measured otherwise (docs/av_digits.md has the ablation).
+    The defaults are the authors' procedure, which AV-Digits (both variants)
+    and the synthetic set confirmed over 3 seeds (docs/av_digits.md has the
+    ablation of every option).
 
     Args:
         beta (float): Trigger threshold β on |AIR|. Defaults to 0 (paper).
@@ -48,7 +61,8 @@ class RollingQHook(Hook):
         max_rotations (int, optional): Cap on rotations per RollingQuery;
             None = re-anchor at every check. Defaults to 1 (the paper for
             CREMA-D / MOSEI; 3 for KS). Re-anchoring every epoch pins the
-            attention shares and cost up to 9 points on real data.
+            attention shares and cost 7.4 / 12.4 points on AV-Digits
+            (balanced / imbalanced).
         interval (int): Check every ``interval`` epochs. Defaults to 1.
         stats (str): Where E[q], E[k̄_m] come from: ``'epoch'`` (the
             training epoch, no extra cost) or ``'pass'`` (the paper: an extra
@@ -219,44 +233,46 @@ class RollingQHook(Hook):
                     f'RollingQ {name}: non-finite statistics (NaN/inf in the '
                     'fusion\'s queries or keys); no check this epoch')
             else:
-                checks.append([name, query, owner, stats, None])
+                checks.append(_PendingCheck(name, query, owner, stats))
         self._decide(checks)
-        wanted = [c for c in checks if c[4] is None]
+        wanted = [c for c in checks if c.reason is None]
         if wanted and self.stats == 'pass':
-            self._statistics_pass(runner, [c[:3] for c in wanted])
-        for name, query, _, stats, reason in checks:
-            self._check(
-                runner, name, query, stats, reason, multiple=len(queries) > 1)
+            self._statistics_pass(runner,
+                                  [(c.name, c.query, c.owner) for c in wanted])
+        for check in checks:
+            self._check(runner, check, multiple=len(queries) > 1)
 
     # ------------------------------------------------------------ decision
-    def _decide(self, checks: List[list]) -> None:
+    def _decide(self, checks: List[_PendingCheck]) -> None:
         """Set each check's reason not to rotate (None = rotate)."""
         for check in checks:
-            query, stats = check[1], check[3]
-            cosines = stats.cosines(self.air_from)
+            cosines = check.stats.cosines(self.air_from)
+            rotations = int(check.query.num_rotations)
             if not exceeds_threshold(cosines, self.beta):
-                check[4] = (f'imbalance within beta={self.beta}' if
-                            len(cosines) > 2 else f'|AIR| <= beta={self.beta}')
+                check.reason = (f'imbalance within beta={self.beta}'
+                                if len(cosines) > 2 else
+                                f'|AIR| <= beta={self.beta}')
             elif self.max_rotations is not None and \
-                    int(query.num_rotations) >= self.max_rotations:
-                check[4] = (f'cap reached ({int(query.num_rotations)} of '
-                            f'max_rotations={self.max_rotations})')
-        triggered = [c for c in checks if c[4] is None]
+                    rotations >= self.max_rotations:
+                check.reason = (f'cap reached ({rotations} of '
+                                f'max_rotations={self.max_rotations})')
+        triggered = [c for c in checks if c.reason is None]
         if self.progressive and len(triggered) > 1:
             # the least-rotated layer first, model order among equals
-            first = min(triggered, key=lambda c: int(c[1].num_rotations))
+            first = min(triggered, key=lambda c: int(c.query.num_rotations))
             for check in triggered:
                 if check is not first:
-                    check[4] = 'another layer rotates this epoch (progressive)'
+                    check.reason = ('another layer rotates this epoch '
+                                    '(progressive)')
 
-    def _check(self, runner, name: str, query: RollingQuery,
-               stats: RollingQStatistics, reason: Optional[str],
-               multiple: bool) -> None:
-        """Rotate ``query`` unless ``reason``; log and record the check.
+    def _check(self, runner, check: _PendingCheck, multiple: bool) -> None:
+        """Rotate the query unless the check has a reason not to; log and
+        record the check.
 
-        ``stats`` are the training-epoch sums that decided the trigger; with
-        ``stats='pass'`` the anchor comes from the pass's sums.
+        ``check.stats`` are the training-epoch sums that decided the
+        trigger; with ``stats='pass'`` the anchor comes from the pass's sums.
         """
+        query, stats, reason = check.query, check.stats, check.reason
         cosines = stats.cosines(self.air_from)
         weights = modality_weights(cosines, self.sigma)
         if reason is None:
@@ -265,7 +281,7 @@ class RollingQHook(Hook):
                 anchor_stats = query.statistics.all_reduced()
             reason = self._rotate(query, weights, anchor_stats)
         names = query.modalities
-        check = RotationCheck(
+        record = RotationCheck(
             epoch=runner.epoch + 1,
             air=stats.air(self.air_from),
             rotated=reason is None,
@@ -273,8 +289,9 @@ class RollingQHook(Hook):
             weights=dict(zip(names, weights.tolist())),
             shares=dict(zip(names, stats.shares.tolist())),
             reason=reason)
-        query.append_history(check)
-        self._log(runner, name if multiple else '', name, query, check)
+        query.append_history(record)
+        self._log(runner, check.name if multiple else '', check.name, query,
+                  record)
 
     def _rotate(self, query: RollingQuery, weights: torch.Tensor,
                 stats: RollingQStatistics) -> Optional[str]:
