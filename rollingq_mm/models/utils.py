@@ -1,5 +1,7 @@
-"""Small helpers shared by necks and the classifier."""
-from typing import Dict, Optional, Tuple
+"""Small helpers shared by necks, the classifier and the passes over data
+that hooks and balancers make."""
+from contextlib import contextmanager
+from typing import Dict, Iterator, Optional, Tuple
 
 import torch
 from torch import nn
@@ -92,3 +94,34 @@ def concat_modalities(
         slices[name] = slice(start, start + value.shape[1])
         start += value.shape[1]
     return torch.cat(list(tokens.values()), dim=1), slices
+
+
+@contextmanager
+def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """``model`` in eval mode inside the block, its own mode again after
+    (also when the block raises)."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
+
+
+def preprocessed_batches(model: nn.Module,
+                         loader,
+                         max_batches: Optional[int] = None) -> Iterator[dict]:
+    """The first ``max_batches`` batches of ``loader`` (all if None) through
+    the model's data preprocessor, as for evaluation (no augmentation).
+
+    For the extra passes over the training data that RollingQHook
+    (``stats='pass'``) and PMR (prototypes) make; run them under
+    :func:`eval_mode` and ``torch.no_grad()``.
+
+    Yields:
+        dict: ``inputs`` and ``data_samples``, as ``model(**data)`` takes.
+    """
+    for index, data in enumerate(loader):
+        if max_batches is not None and index >= max_batches:
+            return
+        yield model.data_preprocessor(data, False)

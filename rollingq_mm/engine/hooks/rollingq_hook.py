@@ -12,6 +12,7 @@ from rollingq_mm.models.records import (RollingQStatistics, RotationCheck,
                                         find_record)
 from rollingq_mm.models.rollingq import (RollingQuery, find_rolling_queries,
                                          unwrap_model)
+from rollingq_mm.models.utils import eval_mode, preprocessed_batches
 from rollingq_mm.ops import (ROTATION_METHODS, anchor_query, exceeds_threshold,
                              modality_weights, rotation_between)
 from rollingq_mm.registry import HOOKS
@@ -347,20 +348,15 @@ class RollingQHook(Hook):
         total = len(loader) if self.max_batches is None else min(
             len(loader), self.max_batches)
         self.start_collecting(queries)
-        was_training = model.training
-        model.eval()
         progress = ProgressBar(total) if is_main_process() else None
         try:
-            for index, data in enumerate(loader):
-                if index >= total:
-                    break
-                data = model.data_preprocessor(data, False)
-                model(**data, mode='tensor')
-                if progress is not None:
-                    progress.update()
+            with eval_mode(model):
+                for data in preprocessed_batches(model, loader, total):
+                    model(**data, mode='tensor')
+                    if progress is not None:
+                        progress.update()
         finally:
             self.stop_collecting()
-            model.train(was_training)
         if progress is not None:
             print()
 

@@ -6,7 +6,9 @@ import torch.nn.functional as F
 from mmengine.logging import MMLogger
 
 from rollingq_mm.registry import MODELS
-from .base import BalanceContext, BaseBalancer, sum_over_ranks
+from ..utils import eval_mode, preprocessed_batches
+from .base import (BalanceContext, BaseBalancer, sum_over_ranks,
+                   true_class_confidence)
 
 
 @MODELS.register_module()
@@ -75,13 +77,8 @@ class PMR(BaseBalancer):
         batches = max(1, int(self.fraction * len(loader)))
         num_classes = model.head.num_classes
         sums, counts = {}, None
-        was_training = model.training
-        model.eval()
-        try:
-            for index, data in enumerate(loader):
-                if index >= batches:
-                    break
-                data = model.data_preprocessor(data, False)
+        with eval_mode(model):
+            for data in preprocessed_batches(model, loader, batches):
                 labels = torch.cat([s.gt_label for s in data['data_samples']])
                 pooled = model.pool_modalities(model.encode(data['inputs']))
                 one_hot = F.one_hot(labels, num_classes).float()
@@ -92,8 +89,6 @@ class PMR(BaseBalancer):
                 batch_counts = one_hot.sum(0)
                 counts = batch_counts if counts is None else \
                     counts + batch_counts
-        finally:
-            model.train(was_training)
         counts = sum_over_ranks(counts)
         empty = (counts == 0).nonzero().flatten().tolist()
         if empty:
@@ -121,7 +116,7 @@ class PMR(BaseBalancer):
         }
         with torch.no_grad():
             scores = torch.stack([
-                s.softmax(-1).gather(1, context.labels.view(-1, 1)).sum()
+                true_class_confidence(s, context.labels)
                 for s in similarities.values()
             ])
             scores = sum_over_ranks(scores)
