@@ -241,8 +241,9 @@ def replace_by_noise(data: dict, rng: np.random.Generator) -> None:
             (len(rows), ) + data[name].shape[1:], dtype=np.float32)
 
 
-def build(args) -> Dict[str, dict]:
-    """All three splits as dicts of arrays (see the module docstring).
+def build(args) -> Tuple[Dict[str, dict], dict]:
+    """All three splits as dicts of arrays (see the module docstring), and
+    the normalisation statistics (for ``meta.json``).
 
     Splits and pairing, weakening and the replacement noise draw from
     separate streams of ``args.seed``, so ``--weaken`` changes nothing but
@@ -286,8 +287,7 @@ def build(args) -> Dict[str, dict]:
     stats = standardise(splits, dict(audio=(0, 1, 3), visual=(0, 1, 2, 3)))
     for data in splits.values():
         replace_by_noise(data, noise_rng)
-    args.stats = stats
-    return splits
+    return splits, stats
 
 
 def main(argv=None) -> int:
@@ -297,9 +297,9 @@ def main(argv=None) -> int:
     if existing and not args.overwrite:
         raise SystemExit(f'{existing} exist; pass --overwrite to replace '
                          'them')
-    splits = build(args)
+    splits, stats = build(args)
     os.makedirs(args.out_dir, exist_ok=True)
-    info = {k: v for k, v in vars(args).items() if k != 'stats'}
+    info = vars(args)
     for split, path in zip(SPLITS, targets):
         data = splits[split]
         np.savez(path, info=np.array(json.dumps(info)), **data)
@@ -309,7 +309,7 @@ def main(argv=None) -> int:
         }
         print(f'wrote {path}: {len(data["label"])} samples {groups}')
     with open(osp.join(args.out_dir, 'meta.json'), 'w') as f:
-        json.dump(dict(args=info, normalisation=args.stats), f, indent=1)
+        json.dump(dict(args=info, normalisation=stats), f, indent=1)
     return 0
 
 
