@@ -42,8 +42,7 @@ class RunSummaryHook(Hook):
         lines += self._metric_lines(runner)
         lines += self._rollingq_lines(runner)
         lines.append(f'  checkpoints: {runner.work_dir}')
-        vis_dir = getattr(runner.visualizer, '_vis_backends', {})
-        if vis_dir:
+        if getattr(runner.visualizer, '_vis_backends', None):
             lines.append('  scalars: ' +
                          osp.join(runner.log_dir, 'vis_data', 'scalars.json'))
         lines.append('  plots: python tools/analysis_tools/plot_dynamics.py '
