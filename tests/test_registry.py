@@ -4,14 +4,7 @@ from mmengine.registry import DefaultScope
 
 import rollingq_mm  # noqa: F401  (registers everything)
 from rollingq_mm import registry
-
-VIT = dict(
-    model_name='vit_tiny_patch16_224',
-    img_size=(16, 16),
-    patch_size=8,
-    embed_dim=16,
-    depth=1,
-    num_heads=2)
+from tests.helpers import TINY_VIT
 
 
 def test_default_scope_rollingq_mm_builds_ours_and_mmpretrains():
@@ -35,8 +28,8 @@ def test_another_projects_config_uses_prefixed_types():
     cfg = dict(
         type='rollingq_mm.MultimodalClassifier',
         encoders=dict(
-            audio=dict(type='rollingq_mm.TimmEncoder', in_chans=1, **VIT),
-            visual=dict(type='rollingq_mm.TimmEncoder', in_chans=3, **VIT)),
+            audio=dict(TINY_VIT, type='rollingq_mm.TimmEncoder', in_chans=1),
+            visual=dict(TINY_VIT, type='rollingq_mm.TimmEncoder', in_chans=3)),
         neck=dict(type='rollingq_mm.AttentionFusion', embed_dims=16),
         head=dict(
             type='mmpretrain.LinearClsHead', num_classes=3, in_channels=16))
