@@ -131,16 +131,29 @@ def test_non_strict_loads_what_fits_when_asked(tmp_path):
 def test_the_first_release_checkpoint_still_loads_and_evaluates(tmp_path):
     metrics = run_test_tool(MAIN, OLD_CHECKPOINT, tmp_path)
     assert metrics['accuracy/top1'] > 20  # trained 2 epochs on 256 samples
+    from rollingq_mm.models.records import RotationCheck
     from rollingq_mm.utils import load_checkpoint_file
-    state = load_checkpoint_file(OLD_CHECKPOINT)['state_dict']
-    from rollingq_mm.models import RollingQuery
-    query = RollingQuery(64)
-    query.load_state_dict({
-        k.split('rolling_query.')[1]: v
-        for k, v in state.items() if 'rolling_query' in k
-    })
-    assert [c.epoch for c in query.history] == [1, 2]
-    assert [c.rotated for c in query.history] == [True, True]
+    checkpoint = load_checkpoint_file(OLD_CHECKPOINT)
+    assert not any('air_history' in key for key in checkpoint['state_dict'])
+    rows = checkpoint['meta']['legacy_air_history'][
+        'neck.layers.0.rolling_query']
+    checks = [RotationCheck.from_legacy_row(row) for row in rows]
+    assert [(c.epoch, c.rotated) for c in checks] == [(1, True), (2, True)]
+
+
+@pytest.mark.slow
+def test_the_first_release_checkpoint_resumes_with_its_history(tmp_path):
+    runner = train(
+        tmp_path,
+        'train_cfg.max_epochs=3',
+        'custom_hooks.0.max_rotations=2',
+        extra=['--resume', OLD_CHECKPOINT])
+    hook = next(h for h in runner.hooks if type(h).__name__ == 'RollingQHook')
+    checks = hook.history['neck.layers.0.rolling_query']
+    assert [(c.epoch, c.rotated) for c in checks] == [(1, True), (2, True),
+                                                      (3, False)]
+    assert list(checks[0].cosines) == ['audio', 'visual']
+    assert checks[2].reason == 'cap reached (2 of max_rotations=2)'
 
 
 def _copy(tmp_path, name='copy.pth'):

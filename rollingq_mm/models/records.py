@@ -4,20 +4,20 @@
   CLS queries and the keys, per batch. Every RollingQ-capable attention
   returns one; the per-modality key means, cosines and attention shares are
   computed from it on demand (no cost unless someone asks).
-* :class:`RollingQStatistics` — the sums a RollingQuery collects from
-  records over an epoch (or the extra pass), with the all-reduce and the
-  means the hook needs.
-* :class:`RotationCheck` — one end-of-epoch decision, as kept in the
-  checkpoint (``RollingQuery.history``).
+* :class:`RollingQStatistics` — the sums that the hook's collector adds up
+  from one query's records over an epoch (or the extra pass), with the
+  all-reduce and the means the hook needs.
+* :class:`RotationCheck` — one end-of-epoch decision of the hook, kept by
+  the hook and written to checkpoints as plain containers.
 
 Statistics leave the attention by one route only: the record it *returns*.
 The classifier reads the fusion's record in ``predict`` (for the metrics);
-:class:`~rollingq_mm.engine.RollingQHook` reads the same records through
-PyTorch forward hooks that it registers on the attention modules while it
-collects, and adds them to each query's :class:`RollingQStatistics`. The
-return value was chosen over a "collecting" flag on the model because it
-costs nothing when nobody listens, needs no state switched on and off in the
-model, and works the same for metrics, the hook and a user's own attention.
+:class:`~rollingq_mm.engine.hooks.StatisticsCollector` reads the same records
+through PyTorch forward hooks that RollingQHook opens and closes around the
+batches it wants. The return value was chosen over a "collecting" flag on the
+model because it costs nothing when nobody listens, needs no state switched
+on and off in the model, and works the same for metrics, the hook and a
+user's own attention.
 """
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
@@ -104,13 +104,14 @@ class AttentionRecord:
 
 @dataclass
 class RollingQStatistics:
-    """Sums of one RollingQuery's statistics over the batches it saw.
+    """Sums of one RollingQuery's records over the batches collected.
 
     ``last_*`` are the last batch's sums (the paper's AIR). Counts are host
     integers: a tensor made from a Python number would be a blocking copy in
     every training step.
     """
 
+    modalities: List[str]  # the order of the M rows / columns below
     query_sum: torch.Tensor  # [d]
     key_sum: torch.Tensor  # [M, d]
     cos_sum: torch.Tensor  # [M]
@@ -124,6 +125,7 @@ class RollingQStatistics:
         """The sums of one batch."""
         cos = record.cosines().sum(0)
         return cls(
+            modalities=record.modalities,
             query_sum=record.q_cls.detach().float().sum(0),
             key_sum=record.key_means().sum(0),
             cos_sum=cos,
@@ -133,13 +135,21 @@ class RollingQStatistics:
             last_count=record.q_cls.shape[0])
 
     def add(self, other: 'RollingQStatistics') -> 'RollingQStatistics':
-        """These sums plus ``other``'s (whose batch becomes the last)."""
-        return RollingQStatistics(self.query_sum + other.query_sum,
-                                  self.key_sum + other.key_sum,
-                                  self.cos_sum + other.cos_sum,
-                                  self.share_sum + other.share_sum,
-                                  self.count + other.count, other.last_cos_sum,
-                                  other.last_count)
+        """These sums plus ``other``'s (whose batch becomes the last).
+
+        Raises:
+            ValueError: if ``other`` has other modalities or another order.
+        """
+        if other.modalities != self.modalities:
+            raise ValueError(
+                f'a RollingQuery saw the modalities {other.modalities} after '
+                f'{self.modalities}; keep the modality order fixed within a '
+                'run')
+        return RollingQStatistics(
+            self.modalities, self.query_sum + other.query_sum,
+            self.key_sum + other.key_sum, self.cos_sum + other.cos_sum,
+            self.share_sum + other.share_sum, self.count + other.count,
+            other.last_cos_sum, other.last_count)
 
     def all_reduced(self) -> 'RollingQStatistics':
         """The sums over all ranks, in float64 (identity without DDP)."""
@@ -158,8 +168,9 @@ class RollingQStatistics:
             start += tensor.numel()
         count, last_count = flat[start:].tolist()
         query_sum, key_sum, cos_sum, share_sum, last_cos_sum = parts
-        return RollingQStatistics(query_sum, key_sum, cos_sum, share_sum,
-                                  int(count), last_cos_sum, int(last_count))
+        return RollingQStatistics(self.modalities, query_sum, key_sum, cos_sum,
+                                  share_sum, int(count), last_cos_sum,
+                                  int(last_count))
 
     @property
     def mean_query(self) -> torch.Tensor:
@@ -195,7 +206,7 @@ class RollingQStatistics:
 
 @dataclass
 class RotationCheck:
-    """One end-of-epoch check of a RollingQuery.
+    """One end-of-epoch check of a RollingQuery, as RollingQHook keeps it.
 
     Args:
         epoch (int): The epoch just finished (1-based).
@@ -205,6 +216,7 @@ class RotationCheck:
         weights (dict[str, float]): Anchor weights α_m.
         shares (dict[str, float]): Mean CLS attention share per modality over
             the epoch (NaN in checkpoints written before it was recorded).
+        reason (str, optional): Why it did not rotate; None when it did.
     """
 
     epoch: int
@@ -213,29 +225,49 @@ class RotationCheck:
     cosines: Dict[str, float]
     weights: Dict[str, float]
     shares: Dict[str, float]
-    reason: Optional[str] = None  # why not rotated; not stored
+    reason: Optional[str] = None
 
-    def to_row(self) -> torch.Tensor:
-        """Encode as ``[epoch, air, rotated, M, c(M), α(M), share(M)]``."""
-        values = [
-            float(self.epoch),
-            float(self.air),
-            float(self.rotated),
-            float(len(self.cosines))
-        ]
-        for part in (self.cosines, self.weights, self.shares):
-            values += [float(v) for v in part.values()]
-        return torch.tensor(values, dtype=torch.float32)
+    def to_dict(self) -> dict:
+        """Plain containers only (what ``weights_only`` loading accepts)."""
+        return dict(
+            epoch=int(self.epoch),
+            air=float(self.air),
+            rotated=bool(self.rotated),
+            cosines={
+                k: float(v)
+                for k, v in self.cosines.items()
+            },
+            weights={
+                k: float(v)
+                for k, v in self.weights.items()
+            },
+            shares={
+                k: float(v)
+                for k, v in self.shares.items()
+            },
+            reason=self.reason)
 
     @classmethod
-    def from_row(cls,
-                 row: List[float],
-                 names: Optional[List[str]] = None) -> 'RotationCheck':
-        """Decode a row; also reads the older ``[epoch, air, rotated, c(M),
-        α(M)]`` layout (no M column, no shares).
+    def from_dict(cls, values: dict) -> 'RotationCheck':
+        """The inverse of :meth:`to_dict`."""
+        return cls(**values)
 
+    @classmethod
+    def from_legacy_row(cls,
+                        row: List[float],
+                        names: Optional[List[str]] = None) -> 'RotationCheck':
+        """Decode one row of the ``air_history`` buffer that checkpoints of
+        the first two releases hold (see ``utils/checkpoint.py``).
+
+        Release 2 wrote ``[epoch, air, rotated, M, c(M), α(M), share(M)]``,
+        release 1 ``[epoch, air, rotated, c(M), α(M)]`` (no M, no shares).
         A cosine is at most 1, so a 4th value >= 2 that matches the row's
-        width can only be the modality count of the current layout.
+        width can only be release 2's modality count.
+
+        Args:
+            row (list[float]): One row.
+            names (list[str], optional): The modality names, in order;
+                ``'0'``, ``'1'``, ... when not given or of another length.
         """
         count = row[3] if len(row) > 3 else 0
         if count >= 2 and count == int(count) and \

@@ -14,6 +14,9 @@ Used by :class:`~rollingq_mm.engine.RollingQRunner` for ``load_from``,
   weights are checked for NaN / inf.
 * **Strict by default.** :func:`check_fits` lists missing, unexpected and
   mis-shaped keys and says which experiment the checkpoint came from.
+* **Older releases load.** :func:`pop_legacy_history` takes the RollingQ
+  history that the first two releases kept as a model buffer out of the
+  state dict (RollingQHook reads it from there on resume).
 """
 import os.path as osp
 import pickle
@@ -27,12 +30,13 @@ from torch import nn
 
 __all__ = [
     'CheckpointError', 'mmengine_checkpoint_types', 'load_checkpoint_file',
-    'check_fits', 'check_finite'
+    'check_fits', 'check_finite', 'pop_legacy_history'
 ]
 
-# Buffers whose length grows during training (RollingQuery's history): their
-# shape in a checkpoint differs from a fresh model's.
-GROWING_BUFFERS = ('air_history', )
+# The RollingQ history buffer of each RollingQuery in release 1 and 2
+# checkpoints; the hook's state in checkpoint['meta'] has replaced it.
+LEGACY_HISTORY_BUFFER = 'air_history'
+LEGACY_HISTORY_META = 'legacy_air_history'
 
 TRUST_HINT = ('If you trust this file (you made it), pass --trust-checkpoint '
               'to tools/train.py / test.py, or set trust_checkpoint=True in '
@@ -127,8 +131,42 @@ def load_checkpoint_file(filename: str,
                               f'{type(checkpoint).__name__}, not a dict')
     if 'state_dict' not in checkpoint:
         checkpoint = dict(state_dict=checkpoint)
+    pop_legacy_history(checkpoint)
     check_finite(checkpoint['state_dict'], filename)
     return checkpoint
+
+
+def pop_legacy_history(checkpoint: dict) -> Dict[str, list]:
+    """Move release 1/2 ``<query>.air_history`` buffers out of the state
+    dict into ``checkpoint['meta']['legacy_air_history']``.
+
+    Idempotent: a second call finds nothing more to move and returns what
+    the first one moved.
+
+    Args:
+        checkpoint (dict): With ``state_dict`` (and optionally ``meta``).
+
+    Returns:
+        dict[str, list]: The rows of each query's history (``[E, C]`` as
+        nested lists), by query name (``neck.layers.0.rolling_query``);
+        decode a row with ``RotationCheck.from_legacy_row``.
+    """
+    state = checkpoint.get('state_dict') or {}
+    suffix = '.' + LEGACY_HISTORY_BUFFER
+    keys = [
+        k for k in state if k == LEGACY_HISTORY_BUFFER or k.endswith(suffix)
+    ]
+    meta = checkpoint.get('meta')
+    moved = dict((meta or {}).get(LEGACY_HISTORY_META) or {})
+    for key in keys:
+        name = re.sub(r'^module\.', '',
+                      key[:-len(suffix)] if key.endswith(suffix) else '')
+        moved[name] = state.pop(key).tolist()
+    if keys:
+        if meta is None:
+            meta = checkpoint['meta'] = {}
+        meta[LEGACY_HISTORY_META] = moved
+    return moved
 
 
 def check_finite(state_dict: Dict[str, torch.Tensor], filename: str) -> None:
@@ -163,8 +201,7 @@ def _origin(checkpoint: dict) -> str:
 
 def _shape_differs(key: str, state: dict, value: torch.Tensor) -> bool:
     saved = state.get(key)
-    return (torch.is_tensor(saved) and saved.shape != value.shape
-            and not key.endswith(GROWING_BUFFERS))
+    return torch.is_tensor(saved) and saved.shape != value.shape
 
 
 def check_fits(model: nn.Module, checkpoint: dict, filename: str) -> None:

@@ -43,7 +43,13 @@ def _load(path):
 
 ROTATION = 'neck.layers.0.rolling_query.rotation'
 COUNT = 'neck.layers.0.rolling_query.num_rotations'
-HISTORY = 'neck.layers.0.rolling_query.air_history'
+QUERY = 'neck.layers.0.rolling_query'
+
+
+def _history(checkpoint):
+    """(epoch, rotated) of every RollingQ check kept in the checkpoint."""
+    checks = checkpoint['meta']['rollingq_hook']['checks'][QUERY]
+    return [(check['epoch'], check['rotated']) for check in checks]
 
 
 @pytest.fixture(scope='module')
@@ -62,12 +68,11 @@ def trained_capped(tmp_path_factory):
 
 def test_train_writes_a_rotated_checkpoint_and_logs_air(trained):
     work_dir, log = trained
-    state = _load(work_dir / 'epoch_2.pth')['state_dict']
+    checkpoint = _load(work_dir / 'epoch_2.pth')
+    state = checkpoint['state_dict']
     assert int(state[COUNT]) == 1  # the main job rotates once (the paper)
     assert not torch.allclose(state[ROTATION], torch.eye(64))
-    history = state[HISTORY]  # rows: epoch, AIR, rotated, M, c, α, shares
-    assert history[:, 0].tolist() == [1, 2]
-    assert history[:, 2].tolist() == [1, 0]
+    assert _history(checkpoint) == [(1, True), (2, False)]
     assert 'RollingQ' in log and 'air:' in log and 'ROTATED' in log
     assert 'not rotated: cap reached (1 of max_rotations=1)' in log
     assert 'Summary of rollingq_synthetic' in log
@@ -100,12 +105,12 @@ def test_resume_restores_rotation_and_respects_the_cap(trained_capped,
         str(work_dir / 'epoch_1.pth'), '--cfg-options',
         'train_cfg.max_epochs=3', 'custom_hooks.0.max_rotations=1', *SMALL
     ])
-    after = _load(resumed / 'epoch_3.pth')['state_dict']
+    checkpoint = _load(resumed / 'epoch_3.pth')
+    after = checkpoint['state_dict']
     assert int(after[COUNT]) == 1  # max_rotations=1: no second rotation
     assert torch.equal(after[ROTATION], before[ROTATION])
-    history = after[HISTORY]
-    assert history[:, 0].tolist() == [1, 2, 3]
-    assert history[:, 2].tolist() == [1, 0, 0]  # rotated only at epoch 1
+    # rotated only at epoch 1
+    assert _history(checkpoint) == [(1, True), (2, False), (3, False)]
 
 
 def _free_port():

@@ -179,26 +179,23 @@ def hook_compute_ms(dim: int) -> float:
 
 
 def measure(args) -> dict:
-    from rollingq_mm.engine import RollingQHook
+    from rollingq_mm.engine.hooks import StatisticsCollector
     from rollingq_mm.models.rollingq import find_rolling_queries
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     model, data, wrapper, shapes = build(cfg, args)
     queries = find_rolling_queries(model)
-    collector = RollingQHook()
     if args.device == 'cuda':
         torch.cuda.reset_peak_memory_stats()
 
     def step(collecting, fn):
 
         def run():
-            if collecting:
-                collector.start_collecting(queries)
-            try:
-                fn()
-            finally:
-                collector.stop_collecting()
+            if not collecting:
+                return fn()
+            with StatisticsCollector(queries):  # sums every batch it sees
+                return fn()
 
         return run
 
@@ -222,8 +219,6 @@ def measure(args) -> dict:
         step(True, extra_pass),
         step(False, evaluate)
     ], args)
-    for _, query, _ in queries:
-        query.reset_statistics()
     batch_size = args.batch_size
     result = dict(
         config=args.config,

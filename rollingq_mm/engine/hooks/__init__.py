@@ -3,8 +3,9 @@ from .divergence_hook import DivergenceHook
 from .preflight_hook import PreflightHook
 from .rollingq_hook import RollingQHook
 from .run_summary_hook import RunSummaryHook
+from .statistics_collector import StatisticsCollector
 
 __all__ = [
     'BalanceHook', 'DivergenceHook', 'PreflightHook', 'RollingQHook',
-    'RunSummaryHook'
+    'RunSummaryHook', 'StatisticsCollector'
 ]

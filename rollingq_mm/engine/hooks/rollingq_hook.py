@@ -1,21 +1,21 @@
 """RollingQHook: measure the attention imbalance, maybe rotate, each epoch."""
 from dataclasses import dataclass
-from functools import partial
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import torch
-from mmengine.dist import broadcast, is_main_process
+from mmengine.dist import broadcast
 from mmengine.hooks import Hook
-from mmengine.utils import ProgressBar
 
-from rollingq_mm.models.records import (RollingQStatistics, RotationCheck,
-                                        find_record)
+from rollingq_mm.models.records import RollingQStatistics, RotationCheck
 from rollingq_mm.models.rollingq import (RollingQuery, find_rolling_queries,
                                          unwrap_model)
 from rollingq_mm.models.utils import eval_mode, preprocessed_batches
 from rollingq_mm.ops import (ROTATION_METHODS, anchor_query, exceeds_threshold,
                              modality_weights, rotation_between)
 from rollingq_mm.registry import HOOKS
+from rollingq_mm.utils.checkpoint import pop_legacy_history
+from rollingq_mm.utils.progress import progress_bar
+from .statistics_collector import StatisticsCollector
 
 STATS_MODES = ('epoch', 'pass')
 AIR_SOURCES = ('epoch', 'last_batch')
@@ -28,7 +28,7 @@ class _PendingCheck:
     name: str
     query: RollingQuery
     owner: torch.nn.Module
-    stats: RollingQStatistics  # the epoch's all-reduced sums
+    epoch_sums: RollingQStatistics  # the training epoch's, all-reduced
     reason: Optional[str] = None  # why it does not rotate; None: it rotates
 
 
@@ -36,34 +36,37 @@ class _PendingCheck:
 class RollingQHook(Hook):
     """RollingQ: rotate each CLS query toward a balanced anchor.
 
-    While a training epoch runs, the hook reads the :class:`AttentionRecord`
-    that every attention holding a :class:`RollingQuery` returns, and adds it
-    to the query's statistics (sums of q, k̄_m, cos(q, k̄_m), attention
-    shares) — for every batch when ``stats='epoch'`` or ``air_from='epoch'``
-    needs them, else (the defaults) for the epoch's last batch only, so the
-    default costs nothing per training step. At the end of every
-    ``interval``-th epoch it all-reduces the
-    sums across ranks, computes c_m and AIR, logs them next to the attention
-    shares, and when ``|AIR| > beta`` (M ≥ 3: ``max_m |c_m - mean(c)| >
-    beta / 2``) and fewer than ``max_rotations`` rotations were done,
-    rotates: α = softmax(-2σc), q_b = Σ α_m E[k̄_m] / ‖·‖ scaled to ‖E[q]‖,
-    R ← R_b R with R_b E[q] ∥ q_b. Every check, rotated or not, is stored in
-    the query's history (and so in the checkpoint), and logged with the
-    reason when it does not rotate.
+    While a training epoch runs, a :class:`StatisticsCollector` reads the
+    :class:`AttentionRecord` that every attention holding a
+    :class:`RollingQuery` returns and sums q, k̄_m, cos(q, k̄_m) and the
+    attention shares — for every batch when ``stats='epoch'`` or
+    ``air_from='epoch'`` needs them, else (the defaults) for the epoch's last
+    batch only, so the default costs nothing per training step. At the end of
+    every ``interval``-th epoch the hook all-reduces the sums across ranks,
+    computes c_m and AIR, logs them next to the attention shares, and when
+    ``|AIR| > beta`` (M ≥ 3: ``max_m |c_m - mean(c)| > beta / 2``) and fewer
+    than ``max_rotations`` rotations were done, rotates: α = softmax(-2σc),
+    q_b = Σ α_m E[k̄_m] / ‖·‖ scaled to ‖E[q]‖, R ← R_b R with R_b E[q] ∥
+    q_b. Every check, rotated or not, is logged (with the reason when it
+    does not rotate) and kept in :attr:`history`.
 
-    The defaults are the authors' procedure, which AV-Digits (both variants)
-    and the synthetic set confirmed over 3 seeds (docs/av_digits.md has the
-    ablation of every option).
+    State: the rotation and its count are buffers of each RollingQuery (the
+    model needs them at inference); the history of checks is the hook's and
+    travels in ``checkpoint['meta']['rollingq_hook']`` as plain containers,
+    restored on ``--resume`` (checkpoints of the first two releases, which
+    kept it as an ``air_history`` buffer, still load).
+
+    The defaults are the authors' procedure; docs/av_digits.md has the
+    measured ablation of every option.
 
     Args:
         beta (float): Trigger threshold β on |AIR|. Defaults to 0 (paper).
         sigma (float): Anchor sensitivity σ. Defaults to 0 (paper; equal
             weights).
         max_rotations (int, optional): Cap on rotations per RollingQuery;
-            None = re-anchor at every check. Defaults to 1 (the paper for
-            CREMA-D / MOSEI; 3 for KS). Re-anchoring every epoch pins the
-            attention shares and cost 7.4 / 12.4 points on AV-Digits
-            (balanced / imbalanced).
+            None = re-anchor at every check (harmful on real data, see
+            docs/av_digits.md). Defaults to 1 (the paper for CREMA-D /
+            MOSEI; 3 for KS).
         interval (int): Check every ``interval`` epochs. Defaults to 1.
         stats (str): Where E[q], E[k̄_m] come from: ``'epoch'`` (the
             training epoch, no extra cost) or ``'pass'`` (the paper: an extra
@@ -84,6 +87,8 @@ class RollingQHook(Hook):
 
     # before CheckpointHook, so that the epoch's checkpoint has R
     priority = 'NORMAL'
+    #: Where the hook's state goes in a checkpoint's meta.
+    META_KEY = 'rollingq_hook'
 
     def __init__(self,
                  beta: float = 0.,
@@ -120,47 +125,39 @@ class RollingQHook(Hook):
         self.method = method
         self.max_batches = max_batches
         self.progressive = progressive
-        self._handles = []
-        self._unseen = set()
+        #: Every check of every RollingQuery, oldest first, by query name.
+        self.history: Dict[str, List[RotationCheck]] = {}
+        self._collector: Optional[StatisticsCollector] = None
         self._collect_from = 0
 
-    # ---------------------------------------------------- record collection
-    def start_collecting(self, queries: List[Tuple]) -> None:
-        """Add every query owner's AttentionRecord to the query's statistics
-        until :meth:`stop_collecting` (PyTorch forward hooks).
+    # ------------------------------------------------------ state and resume
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Write :attr:`history` into the checkpoint's meta."""
+        checkpoint.setdefault('meta', {})[self.META_KEY] = dict(
+            checks={
+                name: [check.to_dict() for check in checks]
+                for name, checks in self.history.items()
+            })
 
-        Args:
-            queries (list[tuple]): ``(name, query, owner)`` as
-                :func:`find_rolling_queries` returns them.
-        """
-        self.stop_collecting()
-        self._unseen = set()
-        for name, query, owner in queries:
-            query.reset_statistics()
-            self._unseen.add(name)
-            self._handles.append(
-                owner.register_forward_hook(
-                    partial(self._collect, name, query)))
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Restore :attr:`history` when resuming (not for ``load_from``)."""
+        legacy = pop_legacy_history(checkpoint)
+        if not getattr(runner, '_resume', False):
+            return
+        state = (checkpoint.get('meta') or {}).get(self.META_KEY)
+        if state is not None:
+            self.history = {
+                name: [RotationCheck.from_dict(check) for check in checks]
+                for name, checks in state['checks'].items()
+            }
+        elif legacy:
+            names = getattr(unwrap_model(runner.model), 'modalities', None)
+            self.history = {
+                name:
+                [RotationCheck.from_legacy_row(row, names) for row in rows]
+                for name, rows in legacy.items()
+            }
 
-    def _collect(self, name: str, query: RollingQuery, module, args,
-                 output) -> None:
-        record = find_record(output)
-        if record is None:
-            raise TypeError(
-                f'RollingQHook: {type(module).__name__} holds the '
-                f'RollingQuery {name!r} but returned no AttentionRecord; '
-                'return (out, AttentionRecord(q_cls, keys, token_slices)) '
-                'from its forward (see rollingq_mm.models.records)')
-        self._unseen.discard(name)
-        query.observe(record)
-
-    def stop_collecting(self) -> None:
-        """Remove the forward hooks of :meth:`start_collecting`."""
-        for handle in self._handles:
-            handle.remove()
-        self._handles = []
-
-    # -------------------------------------------------------------- hooks
     def before_train(self, runner) -> None:
         """Check the model before the first iteration; report a resume."""
         queries = find_rolling_queries(runner.model)
@@ -168,20 +165,22 @@ class RollingQHook(Hook):
             raise RuntimeError(
                 'RollingQHook found no RollingQuery in the model; use a neck '
                 'with rolling=True (e.g. AttentionFusion) or remove the hook')
+        modalities = getattr(unwrap_model(runner.model), 'modalities', None)
+        if modalities is not None and len(modalities) < 2:
+            raise RuntimeError(
+                f'RollingQHook: the model has the single modality '
+                f'{list(modalities)}; RollingQ balances two or more. Remove '
+                'the hook from this config')
         for name, query, _ in queries:
-            if query.modalities is not None and len(query.modalities) < 2:
-                raise RuntimeError(
-                    f'RollingQHook: {name} attends over the single modality '
-                    f'{query.modalities}; RollingQ balances two or more. '
-                    'Remove the hook from this config')
-            if query.history:
-                last = query.history[-1]
-                rotated = [c.epoch for c in query.history if c.rotated]
+            checks = self.history.get(name)
+            if checks:
+                rotated = [c.epoch for c in checks if c.rotated]
                 runner.logger.info(
                     f'RollingQ {name}: restored {int(query.num_rotations)} '
                     f'rotation(s) (at epoch(s) {rotated}), last check epoch '
-                    f'{last.epoch} with AIR {last.air:.4f}')
+                    f'{checks[-1].epoch} with AIR {checks[-1].air:.4f}')
 
+    # ---------------------------------------------------- record collection
     def _first_collected_batch(self, runner) -> int:
         """0, or the last batch when only the last batch's statistics are
         used (AIR from the last batch, the anchor from the extra pass)."""
@@ -194,60 +193,70 @@ class RollingQHook(Hook):
 
     def before_train_epoch(self, runner) -> None:
         self._collect_from = self._first_collected_batch(runner)
-        self.stop_collecting()
-        for _, query, _ in find_rolling_queries(runner.model):
-            query.reset_statistics()
+        self._close_collector()
+        self._collector = StatisticsCollector(
+            find_rolling_queries(runner.model))
 
     def before_train_iter(self,
                           runner,
                           batch_idx: int,
                           data_batch=None) -> None:
-        if batch_idx == self._collect_from:
-            self.start_collecting(find_rolling_queries(runner.model))
+        if batch_idx == self._collect_from and self._collector is not None:
+            self._collector.open()
 
     def after_train_iter(self,
                          runner,
                          batch_idx: int,
                          data_batch=None,
                          outputs=None) -> None:
-        if batch_idx == self._collect_from and self._unseen:
-            self.stop_collecting()
+        if batch_idx == self._collect_from and self._collector is not None \
+                and self._collector.unseen:
+            unseen = self._collector.unseen
+            self._close_collector()
             raise RuntimeError(
-                f'RollingQHook: {sorted(self._unseen)} saw no attention '
-                'forward in a training iteration; the module holding a '
-                'RollingQuery must run in the training forward')
+                f'RollingQHook: {unseen} saw no attention forward in a '
+                'training iteration; the module holding a RollingQuery must '
+                'run in the training forward')
+
+    def _close_collector(self) -> Optional[StatisticsCollector]:
+        collector, self._collector = self._collector, None
+        if collector is not None:
+            collector.close()
+        return collector
 
     def after_train_epoch(self, runner) -> None:
-        self.stop_collecting()
-        if not self.every_n_epochs(runner, self.interval):
+        collector = self._close_collector()
+        if collector is None or not self.every_n_epochs(runner, self.interval):
             return
-        queries = find_rolling_queries(runner.model)
         checks = []
-        for name, query, owner in queries:
-            stats = None if query.statistics is None else \
-                query.statistics.all_reduced()
-            if stats is None or stats.count == 0:
+        for name, query, owner in collector.queries:
+            sums = collector.statistics[name]
+            sums = None if sums is None else sums.all_reduced()
+            if sums is None or sums.count == 0:
                 runner.logger.warning(f'RollingQ {name}: saw no batch this '
                                       'epoch; no check')
-            elif not stats.is_finite():
+            elif not sums.is_finite():
                 runner.logger.warning(
                     f'RollingQ {name}: non-finite statistics (NaN/inf in the '
                     'fusion\'s queries or keys); no check this epoch')
             else:
-                checks.append(_PendingCheck(name, query, owner, stats))
+                checks.append(_PendingCheck(name, query, owner, sums))
         self._decide(checks)
         wanted = [c for c in checks if c.reason is None]
+        anchor_sums = {c.name: c.epoch_sums for c in wanted}
         if wanted and self.stats == 'pass':
-            self._statistics_pass(runner,
-                                  [(c.name, c.query, c.owner) for c in wanted])
+            anchor_sums = self._statistics_pass(runner,
+                                                [(c.name, c.query, c.owner)
+                                                 for c in wanted])
         for check in checks:
-            self._check(runner, check, multiple=len(queries) > 1)
+            self._check(runner, check, anchor_sums.get(check.name),
+                        len(collector.queries) > 1)
 
     # ------------------------------------------------------------ decision
     def _decide(self, checks: List[_PendingCheck]) -> None:
         """Set each check's reason not to rotate (None = rotate)."""
         for check in checks:
-            cosines = check.stats.cosines(self.air_from)
+            cosines = check.epoch_sums.cosines(self.air_from)
             rotations = int(check.query.num_rotations)
             if not exceeds_threshold(cosines, self.beta):
                 check.reason = (f'imbalance within beta={self.beta}'
@@ -266,43 +275,42 @@ class RollingQHook(Hook):
                     check.reason = ('another layer rotates this epoch '
                                     '(progressive)')
 
-    def _check(self, runner, check: _PendingCheck, multiple: bool) -> None:
+    def _check(self, runner, check: _PendingCheck,
+               anchor_sums: Optional[RollingQStatistics],
+               multiple: bool) -> None:
         """Rotate the query unless the check has a reason not to; log and
         record the check.
 
-        ``check.stats`` are the training-epoch sums that decided the
-        trigger; with ``stats='pass'`` the anchor comes from the pass's sums.
+        ``check.epoch_sums`` decided the trigger; the anchor comes from
+        ``anchor_sums`` (the pass's with ``stats='pass'``, else the same).
         """
-        query, stats, reason = check.query, check.stats, check.reason
-        cosines = stats.cosines(self.air_from)
+        query, sums, reason = check.query, check.epoch_sums, check.reason
+        cosines = sums.cosines(self.air_from)
         weights = modality_weights(cosines, self.sigma)
         if reason is None:
-            anchor_stats = stats
-            if self.stats == 'pass' and query.statistics is not None:
-                anchor_stats = query.statistics.all_reduced()
-            reason = self._rotate(query, weights, anchor_stats)
-        names = query.modalities
+            reason = self._rotate(query, weights, anchor_sums)
+        names = sums.modalities
         record = RotationCheck(
             epoch=runner.epoch + 1,
-            air=stats.air(self.air_from),
+            air=sums.air(self.air_from),
             rotated=reason is None,
             cosines=dict(zip(names, cosines.tolist())),
             weights=dict(zip(names, weights.tolist())),
-            shares=dict(zip(names, stats.shares.tolist())),
+            shares=dict(zip(names, sums.shares.tolist())),
             reason=reason)
-        query.append_history(record)
+        self.history.setdefault(check.name, []).append(record)
         self._log(runner, check.name if multiple else '', check.name, query,
                   record)
 
     def _rotate(self, query: RollingQuery, weights: torch.Tensor,
-                stats: RollingQStatistics) -> Optional[str]:
+                sums: Optional[RollingQStatistics]) -> Optional[str]:
         """Rotate toward the anchor; returns why not, or None."""
-        if stats.count == 0:
+        if sums is None or sums.count == 0:
             return 'no statistics from the pass'
         try:
-            anchor = anchor_query(stats.mean_query, stats.mean_keys, weights,
-                                  query.modalities)
-            rotation = rotation_between(stats.mean_query, anchor, self.method)
+            anchor = anchor_query(sums.mean_query, sums.mean_keys, weights,
+                                  sums.modalities)
+            rotation = rotation_between(sums.mean_query, anchor, self.method)
         except ValueError as error:
             return f'degenerate statistics: {error}'
         rotation = rotation.to(query.rotation.device, query.rotation.dtype)
@@ -341,24 +349,29 @@ class RollingQHook(Hook):
 
     # ----------------------------------------------------- statistics pass
     @torch.no_grad()
-    def _statistics_pass(self, runner, queries: List[Tuple]) -> None:
-        """The paper's extra no-grad eval-mode pass over the training data."""
+    def _statistics_pass(
+            self, runner,
+            queries: List[Tuple]) -> Dict[str, RollingQStatistics]:
+        """The paper's extra no-grad eval-mode pass over the training data.
+
+        Returns:
+            dict[str, RollingQStatistics]: The pass's all-reduced sums of
+            each query in ``queries`` that saw a batch.
+        """
         model = unwrap_model(runner.model)
         loader = runner.train_dataloader
         total = len(loader) if self.max_batches is None else min(
             len(loader), self.max_batches)
-        self.start_collecting(queries)
-        progress = ProgressBar(total) if is_main_process() else None
-        try:
-            with eval_mode(model):
-                for data in preprocessed_batches(model, loader, total):
-                    model(**data, mode='tensor')
-                    if progress is not None:
-                        progress.update()
-        finally:
-            self.stop_collecting()
-        if progress is not None:
-            print()
+        with StatisticsCollector(queries) as collector, eval_mode(model), \
+                progress_bar(total, 'RollingQ statistics pass',
+                             runner.logger) as progress:
+            for data in preprocessed_batches(model, loader, total):
+                model(**data, mode='tensor')
+                progress.update()
+        return {
+            name: sums.all_reduced()
+            for name, sums in collector.statistics.items() if sums is not None
+        }
 
 
 def _check_choice(name: str, value: str, choices: tuple) -> None:

@@ -67,9 +67,13 @@ class RunSummaryHook(Hook):
 
     @staticmethod
     def _rollingq_lines(runner) -> List[str]:
+        from .rollingq_hook import RollingQHook
+        hooks = [h for h in runner.hooks if isinstance(h, RollingQHook)]
+        if not hooks:
+            return []
         lines = []
         for name, query, _ in find_rolling_queries(runner.model):
-            history = query.history
+            history = hooks[0].history.get(name)
             if not history:
                 continue
             epochs = [check.epoch for check in history if check.rotated]

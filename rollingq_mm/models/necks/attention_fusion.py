@@ -119,11 +119,6 @@ class AttentionFusion(BaseFusion):
     def out_channels(self) -> int:
         return self.embed_dims
 
-    def bind(self, in_dims, cls_tokens, sources=None) -> None:
-        super().bind(in_dims, cls_tokens, sources)
-        for query in self.rolling_queries():
-            query.modalities = list(in_dims)
-
     def rolling_queries(self) -> list:
         """The RollingQuery of each layer (empty with ``rolling=False``)."""
         return [m for m in self.modules() if isinstance(m, RollingQuery)]

@@ -1,4 +1,5 @@
 """RollingQHook on a tiny model and a minimal runner (no mmengine Runner)."""
+import io
 from types import SimpleNamespace
 
 import pytest
@@ -7,6 +8,7 @@ from mmengine.logging import MessageHub, MMLogger
 from mmengine.model import BaseModel
 
 from rollingq_mm.engine import RollingQHook
+from rollingq_mm.engine.hooks import StatisticsCollector
 from rollingq_mm.models import RollingQAttention, RollingQuery
 from rollingq_mm.ops import anchor_query, modality_weights
 
@@ -92,7 +94,7 @@ def test_air_equals_a_direct_computation(air_from):
     cos = _direct_cosines(model, batches)
     if air_from == 'last_batch':
         cos = cos[-4:]
-    record = model.layers[0].rolling_query.history[-1]
+    record = hook.history['layers.0.rolling_query'][-1]
     assert record.air == pytest.approx(
         (cos[:, 0] - cos[:, 1]).mean().item(), abs=1e-5)
     assert record.cosines['visual'] == pytest.approx(
@@ -122,9 +124,11 @@ def test_rotated_mean_query_is_parallel_to_the_anchor(stats, method):
     key_means = torch.stack(
         [keys[:, s].mean(1).mean(0) for s in SLICES.values()])
     sigma = 1.0
-    _train_epoch(RollingQHook(sigma=sigma, stats=stats, method=method), runner)
+    hook = RollingQHook(sigma=sigma, stats=stats, method=method)
+    _train_epoch(hook, runner)
     assert int(query.num_rotations) == 1
-    cos = torch.tensor(list(query.history[-1].cosines.values()))
+    check = hook.history['layers.0.rolling_query'][-1]
+    cos = torch.tensor(list(check.cosines.values()))
     anchor = anchor_query(q_mean, key_means, modality_weights(cos, sigma))
     rotated_mean = query.rotation.double() @ q_mean.double()
     similarity = torch.nn.functional.cosine_similarity(rotated_mean, anchor, 0)
@@ -142,7 +146,8 @@ def test_max_rotations_is_respected():
         _train_epoch(hook, runner)
     query = model.layers[0].rolling_query
     assert int(query.num_rotations) == 2
-    assert [r.rotated for r in query.history] == [True, True, False, False]
+    assert [r.rotated for r in hook.history['layers.0.rolling_query']
+            ] == [True, True, False, False]
 
 
 def test_beta_and_interval_gate_the_rotation():
@@ -150,9 +155,12 @@ def test_beta_and_interval_gate_the_rotation():
     runner = _runner(model, batches)
     _train_epoch(RollingQHook(beta=1.99), runner)
     assert int(model.layers[0].rolling_query.num_rotations) == 0
-    runner.epoch = 0  # epoch 1 of interval 2: not checked at all
-    _train_epoch(RollingQHook(interval=2), runner)
-    assert len(model.layers[0].rolling_query.history) == 1
+    hook = RollingQHook(interval=2)
+    _train_epoch(hook, runner)  # epoch 1 of interval 2: not checked at all
+    assert hook.history == {}
+    runner.epoch = 1
+    _train_epoch(hook, runner)
+    assert len(hook.history['layers.0.rolling_query']) == 1
 
 
 def test_progressive_rotates_one_layer_per_check():
@@ -191,10 +199,12 @@ def test_degenerate_statistics_skip_the_rotation():
     for x in batches:
         x[:, SLICES['visual']] = 0.  # zero keys: no direction for the anchor
     runner = _runner(model, batches)
-    _train_epoch(RollingQHook(), runner)
+    hook = RollingQHook()
+    _train_epoch(hook, runner)
     assert int(attn.rolling_query.num_rotations) == 0
     assert torch.equal(attn.rolling_query.rotation, torch.eye(DIM))
-    assert not attn.rolling_query.history[-1].rotated
+    check = hook.history['layers.0.rolling_query'][-1]
+    assert not check.rotated and check.reason.startswith('degenerate')
 
 
 def test_the_hook_needs_a_rolling_query_and_valid_arguments():
@@ -213,9 +223,10 @@ def test_non_finite_statistics_are_skipped_with_a_warning():
     model, batches = TinyFusion().eval(), _batches()
     batches[-1][0, 0, 0] = float('nan')  # a broken CLS token, last batch
     runner = _runner(model, batches)
-    _train_epoch(RollingQHook(), runner)
+    hook = RollingQHook()
+    _train_epoch(hook, runner)
     query = model.layers[0].rolling_query
-    assert int(query.num_rotations) == 0 and query.history == []
+    assert int(query.num_rotations) == 0 and hook.history == {}
     assert torch.equal(query.rotation, torch.eye(DIM))
 
 
@@ -230,6 +241,8 @@ def test_reasons_not_to_rotate_are_logged():
         _train_epoch(hook, runner)
     runner.epoch = 2
     _train_epoch(RollingQHook(beta=1.99, max_rotations=None), runner)
+    assert logs[0].startswith('RollingQ statistics pass: 3 of 3 done in')
+    logs = [line for line in logs if ' epoch ' in line]
     assert logs[0].endswith('-> ROTATED (rotation #1)')
     assert logs[1].endswith(
         '-> not rotated: cap reached (1 of max_rotations=1)')
@@ -238,10 +251,10 @@ def test_reasons_not_to_rotate_are_logged():
 
 
 def test_one_modality_and_a_silent_attention_fail_before_work():
-    attn = RollingQAttention(DIM)
-    attn.rolling_query.modalities = ['audio']
+    model = TinyFusion()
+    model.modalities = ['audio']  # as MultimodalClassifier declares them
     with pytest.raises(RuntimeError, match='single modality'):
-        RollingQHook().before_train(_runner(attn, []))
+        RollingQHook().before_train(_runner(model, []))
 
     class Silent(torch.nn.Module):  # holds a query, returns no record
 
@@ -259,35 +272,83 @@ def test_one_modality_and_a_silent_attention_fail_before_work():
     hook.before_train_iter(runner, 0)
     with pytest.raises(TypeError, match='returned no AttentionRecord'):
         model(torch.randn(2, DIM))
-    hook.stop_collecting()
+    assert not model._forward_hooks
 
 
-def test_resume_is_reported():
+def test_the_history_travels_in_the_checkpoint_meta():
     model, batches = TinyFusion().eval(), _batches()
     runner = _runner(model, batches)
-    _train_epoch(RollingQHook(), runner)
+    hook = RollingQHook()
+    for epoch in range(2):
+        runner.epoch = epoch
+        _train_epoch(hook, runner)
+    checkpoint = dict(meta={}, state_dict=model.state_dict())
+    hook.before_save_checkpoint(runner, checkpoint)
+    saved = checkpoint['meta']['rollingq_hook']
+    buffer = io.BytesIO()
+    torch.save(checkpoint, buffer)  # plain containers: weights_only loads it
+    buffer.seek(0)
+    checkpoint = torch.load(buffer, weights_only=True)
+    assert checkpoint['meta']['rollingq_hook'] == saved
+
     fresh = TinyFusion()
-    fresh.load_state_dict(model.state_dict())
-    fresh.layers[0].rolling_query.modalities = ['audio', 'visual']
+    fresh.load_state_dict(checkpoint['state_dict'])
     logs = []
     runner = _runner(fresh, batches)
     runner.logger = SimpleNamespace(info=logs.append, warning=logs.append)
-    RollingQHook().before_train(runner)
+    restored = RollingQHook()
+    restored.after_load_checkpoint(runner, checkpoint)  # load_from: no
+    assert restored.history == {}
+    runner._resume = True
+    restored.after_load_checkpoint(runner, checkpoint)
+    assert restored.history == hook.history
+    restored.before_train(runner)
     assert 'restored 1 rotation(s) (at epoch(s) [1])' in logs[0]
+    runner.epoch = 2
+    _train_epoch(restored, runner)
+    checks = restored.history['layers.0.rolling_query']
+    assert [(c.epoch, c.rotated) for c in checks] == [(1, True), (2, False),
+                                                      (3, False)]
 
 
-def _collected_batch_sizes(hook, runner):
+def test_a_release_two_checkpoint_resumes_with_its_history():
+    model = TinyFusion()
+    state = model.state_dict()
+    row = [1., 0.2, 1., 2., 0.5, 0.3, 0.5, 0.5, 0.6, 0.4]
+    state['module.layers.0.rolling_query.air_history'] = torch.tensor([row])
+    checkpoint = dict(meta={}, state_dict=state)
+    runner = _runner(model, [])
+    runner._resume = True
+    model.modalities = ['audio', 'visual']
+    hook = RollingQHook()
+    hook.after_load_checkpoint(runner, checkpoint)
+    assert not any('air_history' in key for key in checkpoint['state_dict'])
+    (check, ) = hook.history['layers.0.rolling_query']
+    assert (check.epoch, check.rotated) == (1, True)
+    assert check.cosines == pytest.approx(dict(audio=0.5, visual=0.3))
+    assert check.shares == pytest.approx(dict(audio=0.6, visual=0.4))
+
+
+def _collected_batch_sizes(runner, **kwargs):
     """The batch size of every record the hook collects in one epoch."""
     seen = []
-    original = hook._collect
+    attn = runner.model.layers[0]
+    handle = attn.register_forward_hook(
+        lambda module, args, output: seen.append(output[1].q_cls.shape[0]))
+    hook = RollingQHook(beta=10., **kwargs)
+    original = StatisticsCollector.open
 
-    def spy(name, query, module, args, output):
-        seen.append(output[1].q_cls.shape[0])
-        original(name, query, module, args, output)
+    def spy(collector):  # which batches run while the collector is open
+        seen.append('open')
+        return original(collector)
 
-    hook._collect = spy
-    _train_epoch(hook, runner)
-    return seen
+    try:
+        StatisticsCollector.open = spy
+        _train_epoch(hook, runner)
+    finally:
+        StatisticsCollector.open = original
+        handle.remove()
+    return seen, hook
 
 
 def test_the_defaults_collect_only_the_last_batch():
@@ -296,7 +357,8 @@ def test_the_defaults_collect_only_the_last_batch():
     batches[2] = batches[2][:3]  # a smaller last batch
     runner = _runner(model, batches)
     # defaults: stats='pass', air_from='last_batch'
-    assert _collected_batch_sizes(RollingQHook(beta=10.), runner) == [3]
-    assert model.layers[0].rolling_query.history[-1].epoch == 1
-    assert _collected_batch_sizes(
-        RollingQHook(beta=10., stats='epoch'), runner) == [4, 4, 3]
+    seen, hook = _collected_batch_sizes(runner)
+    assert seen == [4, 4, 'open', 3]
+    assert hook.history['layers.0.rolling_query'][-1].epoch == 1
+    seen, _ = _collected_batch_sizes(runner, stats='epoch')
+    assert seen == ['open', 4, 4, 3]
