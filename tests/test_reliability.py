@@ -64,30 +64,38 @@ class LrRecorder:
         self.lrs.append(runner.optim_wrapper.get_lr()['lr'][0])
 
 
-@pytest.mark.parametrize('epochs', [2, 20])
-def test_the_lr_schedule_follows_max_epochs(tmp_path, epochs):
+def _train_recording_lr(tmp_path, config, *options):
+    """Train ``config`` with tools/train.py's code; the lr of every
+    iteration and the runner."""
     from mmengine.hooks import Hook
-    recorder = LrRecorder()
+    lrs = []
 
     class Record(Hook):
 
         def before_train_iter(self, runner, batch_idx, data_batch=None):
-            recorder(runner)
+            lrs.append(runner.optim_wrapper.get_lr()['lr'][0])
 
     tool = _tool('train')
     args = tool.parse_args([
-        MAIN, '--work-dir',
-        str(tmp_path), '--cfg-options', f'train_cfg.max_epochs={epochs}',
-        'train_cfg.val_interval=100', *SMALL
+        str(config), '--work-dir',
+        str(tmp_path), '--cfg-options', *options, *SMALL
     ])
     cfg = tool.merge_train_args(tool.load_config(args), args)
     runner = tool.build_runner(cfg)
     runner.register_hook(Record())
     runner.train()
+    return lrs, runner
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('epochs', [2, 20])
+def test_the_lr_schedule_follows_max_epochs(tmp_path, epochs):
+    lrs, runner = _train_recording_lr(tmp_path, MAIN,
+                                      f'train_cfg.max_epochs={epochs}',
+                                      'train_cfg.val_interval=100')
     per_epoch = 2  # 128 samples, batch 64
-    lrs = recorder.lrs
     assert len(lrs) == epochs * per_epoch
-    base = cfg.optim_wrapper.optimizer.lr
+    base = runner.cfg.optim_wrapper.optimizer.lr
     assert lrs[0] == pytest.approx(0.1 * base)  # warm-up start factor
     assert lrs[per_epoch] == pytest.approx(base)  # warm-up ends at epoch 1
     assert max(lrs) == pytest.approx(base)
@@ -95,18 +103,30 @@ def test_the_lr_schedule_follows_max_epochs(tmp_path, epochs):
     assert all(a >= b for a, b in zip(lrs[per_epoch:], lrs[per_epoch + 1:]))
 
 
-def test_zero_epochs_and_a_schedule_longer_than_the_run_are_errors(tmp_path):
+def test_zero_epochs_is_an_error(tmp_path):
     with pytest.raises(ValueError, match='max_epochs is 0: nothing would'):
         train(tmp_path, 'train_cfg.max_epochs=0')
-    paper = osp.join(ROOT, 'configs', 'rollingq',
-                     'rollingq_vit-b16-4l_1xb64_cremad.py')
-    tool = _tool('train')
-    args = tool.parse_args([paper, '--cfg-options', 'train_cfg.max_epochs=2'])
-    with pytest.raises(
-            ValueError,
-            match=r'ends before the '
-            r'CosineAnnealingToEndLR schedule begins \(epoch 2.5'):
-        tool.load_config(args)
+
+
+def test_a_run_that_ends_inside_the_warm_up_trains_with_one_warning(tmp_path):
+    # the paper's schedule: 2.5 warm-up epochs, then the cosine
+    from mmengine.config import Config
+    paper = Config.fromfile(
+        osp.join(ROOT, 'configs', '_base_', 'schedules', 'sgd_30e.py'))
+    config = tmp_path / 'one_epoch.py'
+    config.write_text(f"_base_ = ['{MAIN}']\n"
+                      f'param_scheduler = {paper.param_scheduler!r}\n')
+    lrs, runner = _train_recording_lr(tmp_path, config,
+                                      'train_cfg.max_epochs=1')
+    assert runner.epoch == 1 and len(lrs) == 2
+    assert 0 < lrs[0] < lrs[1] < runner.cfg.optim_wrapper.optimizer.lr
+    (cosine, ) = [
+        s for s in runner.param_schedulers
+        if type(s).__name__ == 'CosineAnnealingToEndLR'
+    ]
+    assert cosine.never_starts
+    log = open(runner.logger.log_file).read()
+    assert log.count('the cosine phase never starts') == 1
 
 
 # ------------------------------------------------- checkpoints that do not fit
@@ -333,6 +353,33 @@ def test_a_metric_field_the_dataset_lacks_fails_before_work(tmp_path):
             KeyError,
             match=r"GroupedAccuracy in the val evaluator "
             r"needs the per-sample field\(s\) \['corrupted'\]"):
+        _tool('train').main([str(config), '--work-dir', str(tmp_path / 'w')])
+    assert not (tmp_path / 'w' / 'epoch_1.pth').exists()
+
+
+def test_a_label_the_head_cannot_score_fails_before_work(tmp_path):
+    import numpy as np
+    rng = np.random.default_rng(0)
+    labels = np.arange(64) % 8
+    labels[[5, 41]] = 8  # the head has num_classes=8; no 'classes' given
+    np.savez(
+        tmp_path / 'train.npz',
+        audio=rng.standard_normal((64, 1, 32, 32)).astype('f4'),
+        visual=rng.standard_normal((64, 3, 32, 32)).astype('f4'),
+        label=labels)
+    config = tmp_path / 'mine.py'
+    config.write_text(
+        f"_base_ = ['{MAIN}']\n"
+        "train_dataloader = dict(dataset=dict(_delete_=True, "
+        "type='MultimodalArrayDataset', modalities=['audio', 'visual'], "
+        f"ann_file='{tmp_path}/train.npz', pipeline={{{{_base_.pipeline}}}}))"
+        "\n")
+    with pytest.raises(
+            ValueError,
+            match=r"the train dataset \(MultimodalArrayDataset\) "
+            r"\(.*train.npz\) has 2 sample\(s\) whose label is outside "
+            r"\[0, 8\) of model.head.num_classes=8: label 8 at sample 5, "
+            r"label 8 at sample 41"):
         _tool('train').main([str(config), '--work-dir', str(tmp_path / 'w')])
     assert not (tmp_path / 'w' / 'epoch_1.pth').exists()
 

@@ -69,23 +69,16 @@ def load_config(args) -> Config:
 
 
 def check_schedule(cfg: Config) -> None:
-    """``max_epochs`` >= 1, and no by-epoch scheduler starting after it."""
+    """``max_epochs`` >= 1 (0 would train nothing, silently).
+
+    A run shorter than a warm-up trains: CosineAnnealingToEndLR warns that
+    its cosine phase never starts.
+    """
     train_cfg = cfg.get('train_cfg') or {}
     epochs = train_cfg.get('max_epochs')
-    if epochs is None:
-        return
-    if epochs < 1:
+    if epochs is not None and epochs < 1:
         raise ValueError(f'train_cfg.max_epochs is {epochs}: nothing would be '
                          'trained; set it to 1 or more')
-    schedulers = cfg.get('param_scheduler') or []
-    for scheduler in (schedulers
-                      if isinstance(schedulers, list) else [schedulers]):
-        if scheduler.get('by_epoch', True) and \
-                scheduler.get('begin', 0) >= epochs:
-            raise ValueError(
-                f'train_cfg.max_epochs={epochs} ends before the '
-                f'{scheduler.get("type")} schedule begins (epoch '
-                f'{scheduler["begin"]}); train longer or move its begin')
 
 
 def build_runner(cfg: Config):

@@ -23,7 +23,7 @@ def parse_args(argv=None):
     parser.add_argument(
         '--compile',
         action='store_true',
-        help='torch.compile the encoders (model_compile; see '
+        help='torch.compile the encoders (mmengine\'s compile key; see '
         'docs/performance.md for when it pays off)')
     parser.add_argument(
         '--auto-scale-lr',
@@ -55,9 +55,8 @@ def merge_train_args(cfg, args):
         cfg.optim_wrapper.setdefault('dtype', 'bfloat16')
         if cfg.optim_wrapper.dtype == 'float16':
             cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
-    if args.compile:
-        cfg.model_compile = cfg.get('model_compile') or dict()
-        cfg.model_compile.setdefault('targets', ['encoders'])
+    if args.compile and not cfg.get('compile'):
+        cfg.compile = True
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
     if args.no_validate:

@@ -27,6 +27,8 @@ default_hooks = dict(
     divergence=dict(type='DivergenceHook'),
     # best / last metrics, rotations, AIR and where the outputs are, at the end
     summary=dict(type='RunSummaryHook'),
+    # random states in checkpoints: --resume continues the same run
+    exact_resume=dict(type='ExactResumeHook'),
 )
 
 env_cfg = dict(

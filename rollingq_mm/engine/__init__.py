@@ -1,11 +1,13 @@
-from .hooks import (BalanceHook, DivergenceHook, PreflightHook, RollingQHook,
-                    RunSummaryHook)
+from .hooks import (BalanceHook, DivergenceHook, ExactResumeHook,
+                    PreflightHook, RollingQHook, RunSummaryHook,
+                    StatisticsCollector)
 from .optim_wrappers import BalancedAmpOptimWrapper, BalancedOptimWrapper
 from .runner import RollingQRunner
 from .schedulers import CosineAnnealingToEndLR
 
 __all__ = [
     'BalanceHook', 'BalancedOptimWrapper', 'BalancedAmpOptimWrapper',
-    'DivergenceHook', 'PreflightHook', 'RollingQHook', 'RunSummaryHook',
-    'RollingQRunner', 'CosineAnnealingToEndLR'
+    'DivergenceHook', 'ExactResumeHook', 'PreflightHook', 'RollingQHook',
+    'RunSummaryHook', 'StatisticsCollector', 'RollingQRunner',
+    'CosineAnnealingToEndLR'
 ]

@@ -23,7 +23,7 @@ __all__ = ['check_cfg_options']
 RUNNER_CONFIG_KEYS = ('runner_type', 'default_scope', 'custom_imports',
                       'launcher', 'model_wrapper_cfg',
                       'find_unused_parameters', 'load_strict',
-                      'trust_checkpoint', 'work_dir', 'model_compile')
+                      'trust_checkpoint', 'work_dir', 'compile')
 
 
 def _implied_classes() -> dict:

@@ -5,7 +5,7 @@ from contextlib import contextmanager
 from typing import Iterator, Optional
 
 
-class _Quiet:
+class QuietProgress:
     """Counts like a progress bar and prints nothing."""
 
     def __init__(self):
@@ -20,6 +20,16 @@ def watched(stream=None) -> bool:
     stream = sys.stdout if stream is None else stream
     isatty = getattr(stream, 'isatty', None)
     return bool(isatty and isatty())
+
+
+def make_progress_bar(total: int):
+    """mmengine's ``ProgressBar`` on a terminal (first rank), else one that
+    prints nothing; both have ``update(num_tasks=1)``."""
+    from mmengine.dist import is_main_process
+    if is_main_process() and watched():
+        from mmengine.utils import ProgressBar
+        return ProgressBar(total)
+    return QuietProgress()
 
 
 @contextmanager
@@ -43,17 +53,15 @@ def progress_bar(total: int,
     """
     from mmengine.dist import is_main_process
     start = time.perf_counter()
-    if is_main_process() and watched():
-        from mmengine.utils import ProgressBar
-        bar = ProgressBar(total)
+    bar = make_progress_bar(total)
+    if not isinstance(bar, QuietProgress):
         try:
             yield bar
         finally:
             sys.stdout.write('\n')
             sys.stdout.flush()
         return
-    quiet = _Quiet()
-    yield quiet
+    yield bar
     if logger is not None and title and is_main_process():
-        logger.info(f'{title}: {quiet.completed} of {total} done in '
+        logger.info(f'{title}: {bar.completed} of {total} done in '
                     f'{time.perf_counter() - start:.1f} s')

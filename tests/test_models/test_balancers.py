@@ -24,9 +24,8 @@ def _batch(model, size=6, seed=0):
     return inputs, samples
 
 
-def _wrapper(model, step=0):
-    return SimpleNamespace(
-        balance_model=model, step_count=step, scaled=lambda loss: loss)
+def _wrapper(model):
+    return SimpleNamespace(balance_model=model, scaled=lambda loss: loss)
 
 
 def test_aux_heads_train_the_encoders_and_probes_do_not():
@@ -50,21 +49,44 @@ def test_aux_heads_train_the_encoders_and_probes_do_not():
     assert model.encoders['visual'].model.patch_embed.proj.weight.grad is None
 
 
-def test_ogm_ge_concat_contributions_sum_to_the_fused_logits():
-    model = _model(balancer=dict(type='OGMGE'))
-    assert model.balancer.source == 'fusion'
+@pytest.mark.parametrize('neck', [
+    dict(type='ConcatFusion'),
+    dict(type='SumFusion', embed_dims=12),
+    dict(type='ConcatFusion', pool='mean')
+])
+def test_the_necks_split_of_the_fused_logits_sums_to_them(neck):
+    model = _model(neck, balancer=dict(type='OGMGE'))
+    assert model.splits_logits and model.balancer.source == 'fusion'
     inputs, samples = _batch(model)
     model.balancer.hooked = True
     model.loss(inputs, samples)
     context = model.balancer.context
     parts = model.balancer.modality_logits(model, context)
+    assert set(parts) == {'audio', 'visual'}
     assert torch.allclose(
         parts['audio'] + parts['visual'], context.fused_logits, atol=1e-5)
-    # attention fusion has no split: the detached probes give the confidence
+    # each part depends on its own modality only
+    tokens = dict(
+        context.tokens, visual=torch.zeros_like(context.tokens['visual']))
+    assert torch.equal(model.modality_logits(tokens)['audio'], parts['audio'])
+
+
+def test_fusion_that_does_not_split_leaves_ogm_ge_to_the_probes():
     attention = _model(
         neck=dict(type='AttentionFusion', embed_dims=16),
         balancer=dict(type='OGMGE'))
-    assert attention.balancer.source == 'probe'
+    assert not attention.splits_logits and attention.balancer.source == 'probe'
+    inputs, _ = _batch(attention)
+    assert attention.modality_logits(attention.encode(inputs)) is None
+    hidden = _model(
+        head=dict(
+            type='StackedLinearClsHead', num_classes=4, mid_channels=[8]),
+        balancer=dict(type='OGMGE'))
+    assert hidden.head_linear() is None and hidden.balancer.source == 'probe'
+    with pytest.raises(ValueError, match='linear head'):
+        _model(
+            neck=dict(type='AttentionFusion', embed_dims=16),
+            balancer=dict(type='OGMGE', confidence='fusion'))
 
 
 def test_ogm_ge_coefficients_and_modulated_gradients():
@@ -115,7 +137,8 @@ def test_ogm_ge_noise_has_the_gradients_std_and_is_seeded():
         model.loss(inputs, samples)['loss'].backward()
         weight = model.encoders['visual'].model.blocks[0].attn.qkv.weight
         before = weight.grad.clone()
-        model.balancer.modify_gradients(_wrapper(model, step=3))
+        model.balancer.iteration = 3  # BalanceHook sets the runner's
+        model.balancer.modify_gradients(_wrapper(model))
         return before, weight.grad.clone()
 
     before, after = modulated(seed=1)

@@ -46,17 +46,19 @@ def test_planar_is_identity_off_the_plane(dim):
                                                          2 * cos.item())
 
 
-def test_svd_matches_authors_formula():
-    """A direct re-computation of the authors' compute_rotation_matrix."""
-    gen = torch.Generator().manual_seed(3)
-    x, y = torch.randn(2, 16, generator=gen, dtype=torch.float64)
-    xn, yn = x / x.norm(), y / y.norm()
-    u, _, vt = torch.linalg.svd(torch.ger(yn, xn))
-    expected = u @ vt
-    if torch.det(expected) < 0:
-        u[:, -1] *= -1
-        expected = u @ vt
-    assert torch.allclose(rotation_between(x, y, 'svd'), expected, atol=1e-12)
+@pytest.mark.parametrize('method', ['planar', 'svd'])
+def test_rotations_of_many_random_pairs(method):
+    """Properties, not a re-computation: orthogonal, det +1, x̂ -> ŷ and
+    Rᵀ ŷ = x̂, for pairs where the SVD's U Vᵀ has either determinant sign
+    (the authors' flip of the last singular vector is exercised)."""
+    gen = torch.Generator().manual_seed(7)
+    for dim in (3, 4, 16):
+        for _ in range(10):
+            x, y = torch.randn(2, dim, generator=gen, dtype=torch.float64)
+            rotation = rotation_between(x, y, method)
+            _check_rotation(rotation, x, y, atol=1e-10)
+            back = rotation.t() @ (y / y.norm())
+            assert torch.allclose(back, x / x.norm(), atol=1e-10)
 
 
 @pytest.mark.parametrize('method', ['planar', 'svd'])

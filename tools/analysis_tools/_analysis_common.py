@@ -74,9 +74,10 @@ def test_loader(cfg, transforms: List[dict]):
 
 
 def progress_bar(total: int):
-    """A progress bar with an ETA over ``total`` samples (all evaluations)."""
-    from mmengine.utils import ProgressBar
-    return ProgressBar(total)
+    """A progress bar with an ETA over ``total`` samples (all evaluations),
+    on a terminal; silent when the output is redirected."""
+    from rollingq_mm.utils.progress import make_progress_bar
+    return make_progress_bar(total)
 
 
 @torch.no_grad()
@@ -110,8 +111,9 @@ def predict(model, loader, title: Optional[str] = None, progress=None) -> dict:
             rows['label'].append(int(sample.gt_label))
             if 'attention_share' in sample:
                 rows['share'].append(sample.attention_share.float().cpu())
-    if own_bar:
-        print()
+    from rollingq_mm.utils.progress import QuietProgress
+    if own_bar and not isinstance(progress, QuietProgress):
+        print()  # end the terminal bar's line
     out = {k: np.asarray(v) for k, v in rows.items() if k != 'share'}
     out['share'] = torch.stack(
         rows['share']).numpy() if rows['share'] else None

@@ -7,8 +7,10 @@ from rollingq_mm.registry import HOOKS
 
 @HOOKS.register_module()
 class BalanceHook(Hook):
-    """Tell the model's balancer the epoch, run its epoch-level work (PMR's
-    prototypes) and log its per-epoch means (``balance/<name>``).
+    """Tell the model's balancer the epoch and iteration, run its epoch-level
+    work (PMR's prototypes), log its per-epoch means (``balance/<name>``) and
+    keep its state in checkpoints (``checkpoint['meta']['balance_hook']``,
+    restored on ``--resume``).
 
     Before the first iteration it checks that the model has a balancer and,
     for a method that changes gradients (OGM-GE, MMPareto), that the optim
@@ -30,10 +32,27 @@ class BalanceHook(Hook):
                 f'{type(runner.optim_wrapper).__name__})')
         balancer.hooked = True
 
+    META_KEY = 'balance_hook'
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        state = self._balancer(runner).state_dict()
+        checkpoint.setdefault('meta', {})[self.META_KEY] = state
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        state = (checkpoint.get('meta') or {}).get(self.META_KEY)
+        if state is not None and getattr(runner, '_resume', False):
+            self._balancer(runner).load_state_dict(state)
+
     def before_train_epoch(self, runner) -> None:
         balancer = self._balancer(runner)
         balancer.epoch = runner.epoch
         balancer.before_train_epoch(runner, unwrap_model(runner.model))
+
+    def before_train_iter(self,
+                          runner,
+                          batch_idx: int,
+                          data_batch=None) -> None:
+        self._balancer(runner).iteration = runner.iter
 
     def after_train_epoch(self, runner) -> None:
         scalars = {

@@ -1,6 +1,7 @@
 """PreflightHook: check before the first iteration what would fail later."""
 from typing import Optional
 
+import numpy as np
 from mmengine.hooks import Hook
 
 from rollingq_mm.models.rollingq import unwrap_model
@@ -17,7 +18,9 @@ class PreflightHook(Hook):
 
     * ``train_cfg.max_epochs`` >= 1 (0 would train nothing, silently);
     * the sample's modalities are the model's (names and set);
-    * the dataset's number of classes is the head's ``num_classes``;
+    * the dataset's number of classes is the head's ``num_classes``, and
+      every label is inside every head's ``[0, num_classes)`` (a label equal
+      to ``num_classes`` would otherwise crash the loss mid-epoch);
     * every metric's ``required_meta_keys`` (e.g. ``GroupedAccuracy``'s
       ``group_key``) are in the sample's metainfo.
 
@@ -55,6 +58,7 @@ class PreflightHook(Hook):
         model = unwrap_model(runner.model)
         _check_modalities(model, sample, where)
         _check_classes(model, dataset, where)
+        _check_labels(model, dataset, where)
         if evaluator is None:
             return
         meta = sample.get('data_samples')
@@ -96,3 +100,52 @@ def _check_classes(model, dataset, where: str) -> None:
             f'{where} has {len(classes)} classes but the head has '
             f'num_classes={num_classes}; set model.head.num_classes (and '
             'probe_heads) to the number of classes')
+
+
+def _heads(model) -> dict:
+    """Every classification head of the model, by config path."""
+    heads = {}
+    if getattr(model, 'head', None) is not None:
+        heads['model.head'] = model.head
+    for group in ('probe_heads', 'aux_heads'):
+        for name, head in (getattr(model, group, None) or {}).items():
+            heads[f'model.{group}[{name!r}]'] = head
+    return {
+        key: head
+        for key, head in heads.items()
+        if isinstance(getattr(head, 'num_classes', None), int)
+    }
+
+
+def _labels(dataset):
+    """``(sample index, label)`` of every sample with an integer label.
+
+    Reads the data infos only (no pipeline): the data list where the dataset
+    keeps it, else ``get_data_info`` per sample.
+    """
+    infos = getattr(dataset, 'data_list', None)
+    if not infos:
+        infos = (dataset.get_data_info(i) for i in range(len(dataset)))
+    for index, info in enumerate(infos):
+        label = info.get('gt_label') if isinstance(info, dict) else None
+        if isinstance(label, (int, np.integer)):
+            yield index, int(label)
+
+
+def _check_labels(model, dataset, where: str) -> None:
+    heads = _heads(model)
+    if not heads:
+        return
+    smallest = min(head.num_classes for head in heads.values())
+    bad = [(i, y) for i, y in _labels(dataset) if not 0 <= y < smallest]
+    if not bad:
+        return
+    key, head = min(heads.items(), key=lambda item: item[1].num_classes)
+    source = getattr(dataset, 'ann_file', None) or getattr(
+        dataset, 'source', None)
+    shown = ', '.join(f'label {y} at sample {i}' for i, y in bad[:5])
+    raise ValueError(
+        f'{where}{f" ({source})" if source else ""} has {len(bad)} '
+        f'sample(s) whose label is outside [0, {head.num_classes}) of '
+        f'{key}.num_classes={head.num_classes}: {shown}. Set num_classes of '
+        'the heads to the number of classes, or fix the labels')

@@ -1,6 +1,5 @@
 """Optimizer wrappers that let a balancer act between backward and step."""
 from contextlib import contextmanager
-from typing import Dict, Optional
 
 import torch
 from mmengine.optim import AmpOptimWrapper, OptimWrapper
@@ -10,16 +9,18 @@ from rollingq_mm.registry import OPTIM_WRAPPERS
 
 
 class BalancedUpdateMixin:
-    """``update_params`` with the model's balancer around the backward pass.
+    """Lets the model's gradient balancer act around the backward pass.
 
-    The model is taken from ``optim_context(model)``, which mmengine's
-    ``train_step`` (and its DDP wrapper's) enters before the forward, so the
-    balancer sees the same model and the context the forward left on it.
-    Without a gradient-modifying balancer it is the plain update.
+    :meth:`backward` calls the balancer's ``before_backward`` first, and
+    :meth:`step` its ``modify_gradients`` before the optimiser steps, so
+    mmengine's own ``update_params`` (scale, backward, step, zero_grad) runs
+    unchanged. The model is taken from ``optim_context(model)``, which
+    mmengine's ``train_step`` (and its DDP wrapper's) enters before the
+    forward, so the balancer sees the same model and the context the forward
+    left on it. Without a gradient-modifying balancer it is the plain wrapper.
     """
 
     balance_model = None
-    step_count = 0  # optimiser steps done: seeds per-step randomness
 
     @contextmanager
     def optim_context(self, model):
@@ -33,27 +34,28 @@ class BalancedUpdateMixin:
         scaler = getattr(self, 'loss_scaler', None)
         return scaler.scale(loss) if scaler is not None else loss
 
-    def update_params(self,
-                      loss: torch.Tensor,
-                      step_kwargs: Optional[Dict] = None,
-                      zero_kwargs: Optional[Dict] = None) -> None:
+    def _gradient_balancer(self):
         balancer = getattr(self.balance_model, 'balancer', None)
-        if balancer is None or not balancer.modifies_gradients:
-            super().update_params(loss, step_kwargs, zero_kwargs)
-            return
-        if self._accumulative_counts != 1:
-            raise ValueError(
-                f'{type(balancer).__name__} changes each mini-batch\'s '
-                'gradients and cannot run with gradient accumulation; set '
-                'optim_wrapper.accumulative_counts=1')
-        balancer.before_backward(self)
-        self.backward(self.scale_loss(loss))
-        if self.should_update():
+        return balancer if balancer is not None and \
+            balancer.modifies_gradients else None
+
+    def backward(self, loss: torch.Tensor, **kwargs) -> None:
+        balancer = self._gradient_balancer()
+        if balancer is not None:
+            if self._accumulative_counts != 1:
+                raise ValueError(
+                    f'{type(balancer).__name__} changes each mini-batch\'s '
+                    'gradients and cannot run with gradient accumulation; set '
+                    'optim_wrapper.accumulative_counts=1')
+            balancer.before_backward(self)
+        super().backward(loss, **kwargs)
+
+    def step(self, **kwargs) -> None:
+        balancer = self._gradient_balancer()
+        if balancer is not None:
             balancer.modify_gradients(self)
-            self.step(**(step_kwargs or {}))
-            self.zero_grad(**(zero_kwargs or {}))
-            self.step_count += 1
-        balancer.context = None
+            balancer.context = None
+        super().step(**kwargs)
 
 
 @OPTIM_WRAPPERS.register_module()

@@ -8,7 +8,12 @@ and acts at up to three points of a training iteration:
   the optimiser step (OGM-GE, MMPareto); :class:`BalancedOptimWrapper` calls
   them, so they work under DDP and AMP;
 * ``before_train_epoch`` — epoch-level work (PMR's prototypes);
-  :class:`BalanceHook` calls it and tells the balancer the epoch.
+  :class:`BalanceHook` calls it and tells the balancer the epoch and, before
+  every iteration, the iteration (both restored by mmengine on resume).
+
+What a balancer must carry from epoch to epoch (PMR's prototypes) is its
+:meth:`BaseBalancer.state_dict`, which BalanceHook writes into checkpoints
+and restores on ``--resume``.
 
 It reads what one forward produced from a :class:`BalanceContext`. Every
 per-step decision stays on the device (``torch.where``, no ``.item()``), so
@@ -69,6 +74,7 @@ class BaseBalancer:
         self.start_epoch = start_epoch
         self.end_epoch = end_epoch
         self.epoch = 0
+        self.iteration = 0  # the runner's, set by BalanceHook
         self.hooked = False  # set by BalanceHook.before_train
         self.context: Optional[BalanceContext] = None
         self.modalities: List[str] = []
@@ -113,6 +119,15 @@ class BaseBalancer:
     # ------------------------------------------------------------ epoch
     def before_train_epoch(self, runner, model) -> None:
         """Epoch-level work; BalanceHook has set :attr:`epoch`."""
+
+    # ------------------------------------------------------------ state
+    def state_dict(self) -> dict:
+        """What continuing a run needs, as tensors and plain containers
+        (BalanceHook puts it in checkpoints). Defaults to nothing."""
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore :meth:`state_dict` (on ``--resume``)."""
 
     def track(self, **values: torch.Tensor) -> None:
         """Add per-step values (device tensors) to the epoch means."""

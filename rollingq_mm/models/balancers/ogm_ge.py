@@ -4,7 +4,6 @@ from typing import Dict, Optional
 import torch
 
 from rollingq_mm.registry import MODELS
-from ..necks import ConcatFusion, SumFusion
 from .base import (BalanceContext, BaseBalancer, sum_over_ranks,
                    true_class_confidence)
 
@@ -28,9 +27,10 @@ class OGMGE(BaseBalancer):
     Where the logits ``o_m`` come from (``confidence``):
 
     * ``'fusion'``: each modality's share of the fused logits, for linear
-      fusion — ``ConcatFusion`` (the head's columns of modality m, plus
-      bias / M) and ``SumFusion`` (the head applied to modality m's
-      projected feature, plus bias / M);
+      fusion, as the neck splits them (``BaseFusion.modality_logits``:
+      ``ConcatFusion`` — the head's columns of modality m, plus bias / M;
+      ``SumFusion`` — the head on modality m's projected feature, plus
+      bias / M);
     * ``'aux'``: the non-detached unimodal heads (``aux_heads``);
     * ``'probe'``: the detached linear probes (``probe_heads``), which give a
       confidence without changing any gradient — the choice for attention
@@ -81,8 +81,7 @@ class OGMGE(BaseBalancer):
     def bind(self, model) -> None:
         super().bind(model)
         source = self.confidence
-        linear = isinstance(model.neck, (ConcatFusion, SumFusion)) and \
-            isinstance(getattr(model.head, 'fc', None), torch.nn.Linear)
+        linear = model.splits_logits
         if source == 'auto':
             source = 'fusion' if linear else (
                 'aux' if len(model.aux_heads) else 'probe')
@@ -112,23 +111,7 @@ class OGMGE(BaseBalancer):
             return context.aux_logits
         if self.source == 'probe':
             return context.probe_logits
-        fc, count = model.head.fc, len(self.modalities)
-        bias = 0. if fc.bias is None else fc.bias / count
-        if isinstance(model.neck, ConcatFusion):
-            out, start = {}, 0
-            for name in self.modalities:
-                pooled = model.neck.pool(name, context.tokens[name])
-                end = start + pooled.shape[-1]
-                out[name] = pooled @ fc.weight[:, start:end].t() + bias
-                start = end
-            return out
-        return {
-            name:
-            model.neck.projection(name,
-                                  model.neck.pool(name, context.tokens[name]))
-            @ fc.weight.t() + bias
-            for name in self.modalities
-        }
+        return model.modality_logits(context.tokens)
 
     @torch.no_grad()
     def coefficients(self, model,
@@ -172,7 +155,7 @@ class OGMGE(BaseBalancer):
                     if generator is None or generator.device != grad.device:
                         generator = torch.Generator(grad.device)
                         generator.manual_seed(self.seed * 1_000_003 +
-                                              wrapper.step_count)
+                                              self.iteration)
                     noise = torch.randn(
                         grad.shape,
                         generator=generator,

@@ -104,6 +104,13 @@ class PMR(BaseBalancer):
                 fresh = (1 - self.momentum) * fresh + self.momentum * old
             self.prototypes[name] = fresh
 
+    def state_dict(self) -> dict:
+        """The prototypes, which the next epoch's smooth with ``momentum``."""
+        return dict(prototypes=dict(self.prototypes))
+
+    def load_state_dict(self, state: dict) -> None:
+        self.prototypes = dict(state.get('prototypes') or {})
+
     # ----------------------------------------------------------- losses
     def extra_losses(self, model, context: BalanceContext) -> dict:
         self.check_hooked()

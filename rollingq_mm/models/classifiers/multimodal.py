@@ -5,7 +5,9 @@ import torch
 import torch.nn.functional as F
 from mmengine.model import ModuleDict
 from mmpretrain.models.classifiers import BaseClassifier
+from mmpretrain.models.heads import LinearClsHead
 from mmpretrain.structures import DataSample
+from torch import nn
 
 from rollingq_mm.registry import MODELS
 from ..balancers import BalanceContext, BaseBalancer
@@ -166,6 +168,42 @@ class MultimodalClassifier(BaseClassifier):
             name: pool_tokens(tokens[name], self.probe_pools[name])
             for name in self.modalities
         }
+
+    def head_linear(self) -> Optional[nn.Linear]:
+        """The head's one Linear layer on the fused feature, or None.
+
+        mmpretrain's ``LinearClsHead`` (and subclasses that keep its
+        ``pre_logits``) is ``fc(fused)``; other heads (hidden layers) are
+        not linear in the fused feature.
+        """
+        head, fc = self.head, getattr(self.head, 'fc', None)
+        if isinstance(head, LinearClsHead) and isinstance(fc, nn.Linear) and \
+                type(head).pre_logits is LinearClsHead.pre_logits:
+            return fc
+        return None
+
+    @property
+    def splits_logits(self) -> bool:
+        """Whether :meth:`modality_logits` can split the fused logits."""
+        return self.neck.splits_logits and self.head_linear() is not None
+
+    def modality_logits(
+            self,
+            tokens: Dict[str,
+                         torch.Tensor]) -> Optional[Dict[str, torch.Tensor]]:
+        """Each modality's part of the fused logits, where the neck and the
+        head are linear in it (concat / sum fusion and a ``LinearClsHead``:
+        the parts sum to the head's logits); else None.
+
+        Args:
+            tokens (dict[str, Tensor]): The encoders' tokens [B, N_m, D_m].
+
+        Returns:
+            dict[str, Tensor] | None: Logits [B, K] per modality.
+        """
+        linear = self.head_linear()
+        return None if linear is None else self.neck.modality_logits(
+            tokens, linear)
 
     # ----------------------------------------------------------- modes
     def forward(self,

@@ -13,6 +13,7 @@ from typing import Dict, List, Optional, Tuple
 
 import torch
 from mmengine.model import BaseModule
+from torch import nn
 
 from ..utils import POOL_MODES, check_pool, pool_tokens, resolve_pools
 
@@ -28,7 +29,10 @@ class BaseFusion(BaseModule):
 
     Subclasses implement :meth:`forward` and :attr:`out_channels`; they use
     :meth:`pool` to reduce one modality's tokens to [B, D_m] with the pooling
-    resolved for it.
+    resolved for it. A fusion whose output is a sum of per-modality terms
+    (concatenation, summation) also implements :meth:`modality_logits`, so
+    that methods which need each modality's share of the fused logits
+    (OGM-GE) ask the neck instead of re-deriving its arithmetic.
 
     Args:
         pool (str, optional): How static fusion pools a modality's tokens:
@@ -38,6 +42,10 @@ class BaseFusion(BaseModule):
         init_cfg (dict, optional): mmengine init config. Defaults to the
             authors' xavier-normal / zero-bias init of Linear layers.
     """
+
+    #: Whether :meth:`modality_logits` splits the logits (True for fusions
+    #: linear in each modality).
+    splits_logits = False
 
     def __init__(self,
                  pool: Optional[str] = None,
@@ -92,6 +100,27 @@ class BaseFusion(BaseModule):
         """
         return pool_tokens(tokens,
                            self.pools.get(name, self.pool_mode or 'mean'))
+
+    def modality_logits(
+            self, tokens: Dict[str, torch.Tensor],
+            linear: nn.Linear) -> Optional[Dict[str, torch.Tensor]]:
+        """Each modality's part of ``linear(fused)``, or None.
+
+        For a fusion that is linear in each modality's pooled tokens, the
+        logits of a linear head split into one term per modality (the bias
+        shared equally): ``Σ_m modality_logits[m] == linear(fused)``.
+
+        Args:
+            tokens (dict[str, Tensor]): Tokens [B, N_m, D_m] per modality, as
+                :meth:`forward` takes them.
+            linear (nn.Linear): The head's layer on the fused feature.
+
+        Returns:
+            dict[str, Tensor] | None: Logits [B, K] per modality; None (the
+            default) for a fusion whose logits do not split by modality
+            (attention).
+        """
+        return None
 
     def forward(
         self,

@@ -2,6 +2,7 @@
 from typing import Dict, Optional, Tuple
 
 import torch
+from torch import nn
 
 from rollingq_mm.registry import MODELS
 from .base import XAVIER_INIT, BaseFusion
@@ -17,6 +18,8 @@ class ConcatFusion(BaseFusion):
             encoder has one, else mean). Defaults to None.
         init_cfg (dict, optional): mmengine init config.
     """
+
+    splits_logits = True
 
     def __init__(self,
                  pool: Optional[str] = None,
@@ -36,6 +39,19 @@ class ConcatFusion(BaseFusion):
         pooled = [self.pool(name, x) for name, x in tokens.items()]
         return torch.cat(pooled, dim=-1), None
 
+    def modality_logits(self, tokens: Dict[str, torch.Tensor],
+                        linear: nn.Linear) -> Dict[str, torch.Tensor]:
+        """Modality m's columns of ``linear`` on its pooled tokens, plus
+        bias / M."""
+        bias = 0. if linear.bias is None else linear.bias / len(tokens)
+        out, start = {}, 0
+        for name, x in tokens.items():
+            pooled = self.pool(name, x)
+            end = start + pooled.shape[-1]
+            out[name] = pooled @ linear.weight[:, start:end].t() + bias
+            start = end
+        return out
+
 
 @MODELS.register_module()
 class SumFusion(BaseFusion):
@@ -51,6 +67,8 @@ class SumFusion(BaseFusion):
             encoder has one, else mean). Defaults to None.
         init_cfg (dict, optional): mmengine init config.
     """
+
+    splits_logits = True
 
     def __init__(self,
                  embed_dims: int,
@@ -73,3 +91,15 @@ class SumFusion(BaseFusion):
             for name, x in tokens.items()
         ]
         return torch.stack(projected).sum(dim=0), None
+
+    def modality_logits(self, tokens: Dict[str, torch.Tensor],
+                        linear: nn.Linear) -> Dict[str, torch.Tensor]:
+        """``linear``'s weight on modality m's projected pooled tokens, plus
+        bias / M."""
+        bias = 0. if linear.bias is None else linear.bias / len(tokens)
+        return {
+            name:
+            self.projection(name, self.pool(name, x)) @ linear.weight.t() +
+            bias
+            for name, x in tokens.items()
+        }
