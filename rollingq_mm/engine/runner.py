@@ -41,7 +41,8 @@ class RollingQRunner(Runner):
 
     The config is formatted into every checkpoint's meta; this runner keeps
     mmengine's text without the yapf pass (mmengine's
-    ``format_python_code=False``), which cost 0.4-0.6 s per checkpoint.
+    ``format_python_code=False``), whose cost per checkpoint is in
+    docs/performance.md.
     """
 
     def __init__(self, *args, **kwargs):

@@ -13,8 +13,8 @@ from rollingq_mm.registry import MODELS
 from ..balancers import BalanceContext, BaseBalancer
 from ..necks.base import BaseFusion
 from ..utils import build_module, pool_tokens, resolve_pools
-from .heads import (build_modality_heads, describe, embed_dims,
-                    with_head_defaults)
+from .head_builder import (build_modality_heads, describe, embed_dims,
+                           with_head_defaults)
 
 
 @MODELS.register_module()
