@@ -163,3 +163,55 @@ def make_real_kinetics_sounds(root: str,
     with open(osp.join(root, ann_file), 'w') as f:
         f.write('\n'.join(lines) + '\n')
     return dict(root=root, ann_file=ann_file, clips=list(clips))
+
+
+def write_av_video(path: str,
+                   seconds: float,
+                   size: Tuple[int, int],
+                   audio: np.ndarray = None,
+                   audio_rate: int = 16000,
+                   fps: int = 25,
+                   codecs: Tuple[str, str] = ('libx264', 'aac')) -> None:
+    """A video with an audio track, written with PyAV.
+
+    Second s of the video shows ``photo_frame(s, size)``; ``audio`` ([N] mono
+    or [2, N] stereo float32 in [-1, 1]) is the audio track (none if None).
+
+    Args:
+        path (str): Output file; the container follows its suffix (.mp4,
+            .flv, ...).
+        seconds (float): Video duration.
+        size (tuple): Frame (H, W), even numbers.
+        audio (np.ndarray, optional): The samples. Defaults to None.
+        audio_rate (int): Their sample rate. Defaults to 16000.
+        fps (int): Video frame rate. Defaults to 25.
+        codecs (tuple): Video and audio encoders. Defaults to H.264 + AAC
+            (Kinetics' mp4); CREMA-D's flv is ``('flv', 'libmp3lame')``.
+    """
+    import av
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    with av.open(path, 'w') as container:
+        video = container.add_stream(codecs[0], rate=fps)
+        video.height, video.width = size
+        video.pix_fmt = 'yuv420p'
+        if audio is not None:  # every stream before the first packet
+            planes = np.atleast_2d(audio).astype(np.float32)
+            layout = 'mono' if planes.shape[0] == 1 else 'stereo'
+            sound = container.add_stream(codecs[1], rate=audio_rate)
+            sound.layout = layout
+        for index in range(int(round(seconds * fps))):
+            image = photo_frame(index // fps, size)
+            frame = av.VideoFrame.from_ndarray(image, format='rgb24')
+            container.mux(video.encode(frame))
+        container.mux(video.encode())
+        if audio is None:
+            return
+        chunk = 1152 if codecs[1] == 'libmp3lame' else 1024
+        for start in range(0, planes.shape[1], chunk):
+            frame = av.AudioFrame.from_ndarray(
+                np.ascontiguousarray(planes[:, start:start + chunk]),
+                format='fltp',
+                layout=layout)
+            frame.sample_rate, frame.pts = audio_rate, start
+            container.mux(sound.encode(frame))
+        container.mux(sound.encode())
