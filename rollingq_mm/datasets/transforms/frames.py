@@ -80,8 +80,9 @@ def read_rgb(path: str, backend: str = 'pillow') -> np.ndarray:
         path (str): The image file.
         backend (str): ``'pillow'``: ``PIL.Image.open(path).convert('RGB')``,
             as the authors' loaders (and torchvision's ImageFolder);
-            ``'cv2'``: OpenCV's decoder (its JPEG output can differ from
-            Pillow's by a few levels). Defaults to 'pillow'.
+            ``'cv2'``: OpenCV's decoder (each wheel bundles its own JPEG
+            library: equal output is likely, not guaranteed).
+            Defaults to 'pillow'.
 
     Returns:
         np.ndarray: uint8 [H, W, 3], RGB.
