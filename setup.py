@@ -13,14 +13,20 @@ def read_version() -> str:
 EXTRAS = {
     # Pure-Python mmcv without compiled ops; leave it out with full mmcv.
     'lite': ['mmcv-lite>=2.0.0'],
-    # Reading wav files for CREMA-D (librosa is optional, only as a fallback).
-    'audio': ['soundfile>=0.12'],
+    # CREMA-D from wav files: soundfile decodes, soxr resamples as librosa
+    # does by default (librosa itself is not needed).
+    'audio': ['soundfile>=0.12', 'soxr>=0.3'],
+    # Converters: the audio track of videos (Kinetics-Sounds) with PyAV;
+    # frames are decoded with OpenCV, which mmcv already requires.
+    'video': ['av>=10'],
     # AV-Digits: FSDD wav files and scikit-learn's bundled handwritten digits
     'av_digits': ['soundfile>=0.12', 'scikit-learn>=1.0'],
     'analysis': ['matplotlib>=3.5'],
+    # librosa: the tests compute the authors' recipe with their library
     'tests': [
-        'pytest>=7', 'soundfile>=0.12', 'matplotlib>=3.5', 'scikit-learn>=1.0',
-        'flake8>=7', 'isort>=5.13'
+        'pytest>=7', 'soundfile>=0.12', 'soxr>=0.3', 'librosa>=0.10',
+        'av>=10', 'matplotlib>=3.5', 'scikit-learn>=1.0', 'flake8>=7',
+        'isort>=5.13'
     ],
 }
 EXTRAS['all'] = sorted({req for reqs in EXTRAS.values() for req in reqs})

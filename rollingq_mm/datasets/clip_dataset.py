@@ -5,7 +5,7 @@ from typing import List, Optional, Sequence, Tuple
 from mmengine.dataset import BaseDataset
 from mmengine.logging import MMLogger
 
-from .transforms.frames import list_frames
+from .transforms.frames import scan_frames
 
 AV_MODALITIES = ('audio', 'visual')
 
@@ -16,9 +16,10 @@ class AudioVisualClipDataset(BaseDataset):
     Subclasses implement :meth:`read_annotations` (the split file ->
     ``[(clip_id, label)]``) and set ``converter``. Each data info holds paths
     only: ``clip_id``, ``gt_label``, ``audio_path`` (``audio`` modality) and
-    ``frame_paths`` (``visual``, sorted by name); the pipeline loads them.
-    Files are checked when the dataset is built, so that a missing file is
-    reported at once, with the converter to run, and not hours into training.
+    ``frame_paths`` (``visual``, in natural name order, see
+    ``transforms.frames.scan_frames``); the pipeline loads them. Files are
+    checked when the dataset is built, so that a missing file is reported at
+    once, with the converter to run, and not hours into training.
 
     Args:
         ann_file (str): The split file, relative to ``data_root``.
@@ -31,6 +32,12 @@ class AudioVisualClipDataset(BaseDataset):
         min_frames (int): Fewer frames count as missing. Defaults to 1.
         skip_missing (bool): Drop clips with missing files (logged) instead
             of raising. Defaults to False.
+        drop_short_clips (int): With the ``visual`` modality, drop (and log
+            how many) the clips whose frame folder holds at most this many
+            entries, counting files of any kind as the authors'
+            Kinetics-Sounds loader does (it keeps a clip only if
+            ``len(os.listdir(frame_dir)) > 3``). A missing folder is still
+            a missing file. Defaults to 0 (keep every clip).
         **kwargs: ``data_root``, ``pipeline``, ``test_mode``, ``metainfo``,
             ... as for mmengine's BaseDataset.
     """
@@ -46,6 +53,7 @@ class AudioVisualClipDataset(BaseDataset):
                  frame_suffix: str = '.jpg',
                  min_frames: int = 1,
                  skip_missing: bool = False,
+                 drop_short_clips: int = 0,
                  **kwargs):
         unknown = set(modalities) - set(AV_MODALITIES)
         if isinstance(modalities, str) or not modalities or unknown:
@@ -59,6 +67,7 @@ class AudioVisualClipDataset(BaseDataset):
         self.frame_suffix = frame_suffix
         self.min_frames = min_frames
         self.skip_missing = skip_missing
+        self.drop_short_clips = drop_short_clips
         super().__init__(ann_file=ann_file, **kwargs)
 
     def read_annotations(self) -> List[Tuple[str, int]]:
@@ -72,8 +81,18 @@ class AudioVisualClipDataset(BaseDataset):
 
     def _clip_info(self, clip_id: str,
                    label: int) -> Tuple[Optional[dict], Optional[str]]:
-        """The data info of one clip, or None and what is missing."""
+        """The data info of one clip, or None and what is missing.
+
+        ``(None, None)`` is a clip dropped by ``drop_short_clips``.
+        """
         info = dict(clip_id=clip_id, gt_label=label)
+        frames = None
+        if 'visual' in self.modalities:
+            frame_dir = osp.join(self._under_root(self.frame_prefix), clip_id)
+            frames, entries = scan_frames(frame_dir, self.frame_suffix)
+            if (self.drop_short_clips > 0 and osp.isdir(frame_dir)
+                    and entries <= self.drop_short_clips):
+                return None, None
         if 'audio' in self.modalities:
             path = osp.join(
                 self._under_root(self.audio_prefix),
@@ -83,9 +102,7 @@ class AudioVisualClipDataset(BaseDataset):
                         if self.audio_suffix == '.npy' else 'audio')
                 return None, f'{clip_id!r}: no {kind} file {path}'
             info['audio_path'] = path
-        if 'visual' in self.modalities:
-            frame_dir = osp.join(self._under_root(self.frame_prefix), clip_id)
-            frames = list_frames(frame_dir, self.frame_suffix)
+        if frames is not None:
             if len(frames) < self.min_frames:
                 return None, (f'{clip_id!r}: {len(frames)} {self.frame_suffix}'
                               f' frame(s) in {frame_dir} (need at least '
@@ -117,13 +134,20 @@ class AudioVisualClipDataset(BaseDataset):
                 f'not exist; check data_root and ann_file, or run '
                 f'{self.converter} (see docs/datasets.md)')
         annotations = self.read_annotations()
-        data_list, problems = [], []
+        data_list, problems, short = [], [], 0
         for clip_id, label in annotations:
             info, problem = self._clip_info(clip_id, label)
             if problem:
                 problems.append(problem)
+            elif info is None:
+                short += 1
             else:
                 data_list.append(info)
+        if short:
+            MMLogger.get_current_instance().info(
+                f'{type(self).__name__} ({self.ann_file}): dropped {short} of '
+                f'{len(annotations)} clips whose frame folder has at most '
+                f'{self.drop_short_clips} entries (drop_short_clips)')
         if problems:
             self._report_missing(problems, len(annotations))
         return data_list

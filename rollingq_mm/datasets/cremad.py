@@ -16,7 +16,7 @@ class CremaD(AudioVisualClipDataset):
         train.csv, test.csv     rows ``clip_id,LABEL`` (utf-8, BOM or not),
                                 e.g. ``1001_DFA_ANG_XX,ANG``
         AudioWAV/<clip_id>.wav  the release's audio (16 kHz)
-        Image-01-FPS/<clip_id>/*.jpg   1-fps frames, sorted by name
+        Image-01-FPS/<clip_id>/*.jpg   1-fps frames, in natural name order
         spec/<clip_id>.npy      optional: spectrograms [257, 188]
 
     Labels: NEU HAP SAD FEA DIS ANG -> 0..5 (the reference code's order).

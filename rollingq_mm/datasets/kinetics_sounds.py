@@ -71,7 +71,7 @@ class KineticsSounds(AudioVisualClipDataset):
                                     last, separated by spaces or commas
                                     (``-0DdlOuIFUI_000030_000040 ... 17``)
         train_spec/<id>.npy         fbank [1024, 128] (time x mel), float32
-        train_frames/<id>/frame_*.jpg   1-fps frames, sorted by name
+        train_frames/<id>/frame_*.jpg   1-fps frames, in natural name order
         (test_spec/, test_frames/ likewise)
 
     Lines that are empty or start with ``#`` are skipped. Class names come
@@ -88,7 +88,8 @@ class KineticsSounds(AudioVisualClipDataset):
         classes_file (str, optional): Class names, relative to
             ``data_root``. Defaults to None (``class_0`` ...).
         **kwargs: See :class:`AudioVisualClipDataset` (``min_frames``,
-            ``skip_missing``, ``data_root``, ``pipeline``, ...).
+            ``skip_missing``, ``drop_short_clips`` — 3 in the paper configs,
+            the authors' filter — ``data_root``, ``pipeline``, ...).
     """
 
     converter = 'tools/dataset_converters/prepare_kinetics_sounds.py'

@@ -24,7 +24,8 @@ def test_paper_spectrogram_shape_and_values(tmp_path):
 
 
 def test_stft_matches_a_numpy_reference():
-    """Centred frames, zero padding, periodic Hann window (librosa 0.10)."""
+    """Centred frames, zero padding, periodic Hann window (librosa 0.10);
+    ``test_authors_recipe.py`` compares with librosa.stft itself."""
     rng = np.random.default_rng(0)
     wave = rng.uniform(-1, 1, 3000).astype(np.float32)
     n_fft, hop = 512, 353
@@ -37,14 +38,38 @@ def test_stft_matches_a_numpy_reference():
         log_spectrogram(wave, n_fft, hop), expected, atol=1e-3)
 
 
-def test_resample_and_tiling():
+def test_resample_is_librosas_default():
+    """soxr 'soxr_hq' at librosa's length ceil(N * r); checked against
+    librosa.resample (the authors' library) and a band-limited tone."""
+    import librosa
     rate_in, rate_out = 16000, 22050
+    for num in (rate_in, 19201, 3):  # soxr gives 26461 for 26461.9: padded
+        wave = np.random.default_rng(num).uniform(-1, 1,
+                                                  num).astype(np.float32)
+        ours = resample(wave, rate_in, rate_out)
+        assert ours.dtype == np.float32
+        assert ours.shape == (int(np.ceil(num * rate_out / rate_in)), )
+        np.testing.assert_array_equal(
+            ours, librosa.resample(wave, orig_sr=rate_in, target_sr=rate_out))
     t = np.arange(rate_in) / rate_in
-    tone = np.sin(2 * np.pi * 100 * t)
-    out = resample(tone, rate_in, rate_out)
-    assert out.shape == (rate_out, )
+    tone = resample(np.sin(2 * np.pi * 100 * t), rate_in, rate_out)
     t_out = np.arange(rate_out) / rate_out
-    np.testing.assert_allclose(out, np.sin(2 * np.pi * 100 * t_out), atol=1e-4)
+    # away from the ends (the filter's edge transients), a tone stays a tone
+    np.testing.assert_allclose(
+        tone[500:-500], np.sin(2 * np.pi * 100 * t_out)[500:-500], atol=1e-3)
+    same = np.ones(5, np.float32)
+    assert resample(same, 8000, 8000) is same
+
+
+def test_resample_without_soxr_says_what_to_install(monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, 'soxr', None)
+    with pytest.raises(ImportError, match=r'16000 Hz to 22050 Hz.*soxr.*'
+                       r'rollingq_mm\[audio\]'):
+        resample(np.zeros(10, np.float32), 16000, 22050)
+
+
+def test_tiling_repeats_as_often_as_needed():
     tiled = fit_length(np.arange(5.), 12)
     np.testing.assert_array_equal(tiled, [0, 1, 2, 3, 4] * 2 + [0, 1])
 

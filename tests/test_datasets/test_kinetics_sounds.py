@@ -95,3 +95,22 @@ def test_missing_and_wrong_files(tmp_path):
             ValueError, match=r'\(998, 128\), expected '
             r'\(1024, 128\)'):
         dataset[0]
+
+
+def test_drop_short_clips_is_the_authors_filter(tmp_path):
+    """Folders with <= N entries (any files) are dropped; missing ones are
+    still missing files."""
+    ann_file = make_kinetics_sounds(str(tmp_path), num_frames=4)
+    frames = tmp_path / 'train_frames'
+    os.remove(frames / KS_CLIPS[0][0] / 'frame_00004.jpg')  # 3 entries
+    os.remove(frames / KS_CLIPS[1][0] / 'frame_00004.jpg')
+    (frames / KS_CLIPS[1][0] / 'notes.txt').write_text('')  # 4 entries
+    kept = _build(str(tmp_path), ann_file, drop_short_clips=3)
+    assert [kept.get_data_info(i)['clip_id']
+            for i in range(len(kept))] == [c for c, _ in KS_CLIPS[1:]]
+    assert len(_build(str(tmp_path), ann_file)) == len(KS_CLIPS)
+    for name in os.listdir(frames / KS_CLIPS[2][0]):
+        os.remove(frames / KS_CLIPS[2][0] / name)
+    os.rmdir(frames / KS_CLIPS[2][0])
+    with pytest.raises(FileNotFoundError, match=KS_CLIPS[2][0]):
+        _build(str(tmp_path), ann_file, drop_short_clips=3)

@@ -103,6 +103,47 @@ def extract_frames(video_path: str, out_dir: str, fps: float = 1.0) -> int:
     return written
 
 
+def decode_audio(path: str, sample_rate: int) -> np.ndarray:
+    """The audio track of a video (or audio) file as mono float32.
+
+    Decoded with PyAV (FFmpeg's libraries, bundled in its wheels: no
+    ``ffmpeg`` program needed) and converted by libswresample to mono
+    float32 at ``sample_rate``, with its default down-mix and resampler —
+    the conversion ``ffmpeg -i PATH -ac 1 -ar RATE`` asks for.
+
+    Args:
+        path (str): A container with an audio stream (mp4, mkv, flv, ...).
+        sample_rate (int): Output sample rate.
+
+    Returns:
+        np.ndarray: float32 [N].
+    """
+    try:
+        import av
+    except ImportError:
+        raise ImportError(
+            'decoding the audio of videos needs PyAV: pip install av, or '
+            'pip install "rollingq_mm[video]"; or pass --audio-dir with '
+            '<id>.wav files') from None
+    try:
+        with av.open(path) as container:
+            if not container.streams.audio:
+                raise ValueError(f'{path!r} has no audio track')
+            resampler = av.AudioResampler(
+                format='flt', layout='mono', rate=sample_rate)
+            chunks = []
+            for frame in container.decode(container.streams.audio[0]):
+                chunks += [f.to_ndarray() for f in resampler.resample(frame)]
+            chunks += [f.to_ndarray() for f in resampler.resample(None)]
+    except av.FFmpegError as err:
+        raise ValueError(f'cannot decode the audio of {path!r} ({err}); '
+                         'check the file') from err
+    wave = np.concatenate(chunks, axis=1)[0] if chunks else np.zeros(0)
+    if wave.size == 0:
+        raise ValueError(f'the audio track of {path!r} has no samples')
+    return wave.astype(np.float32, copy=False)
+
+
 def copy_text(src: str, dst: str, overwrite: bool) -> str:
     """Copy a split file; an existing different ``dst`` needs --overwrite."""
     if osp.isfile(dst) and not overwrite:

@@ -12,9 +12,12 @@ anywhere under ``--video-dir`` (e.g. sorted into class folders). Output, in
 The fbank is Kaldi-style (AST / CAV-MAE settings: 16 kHz, 25 ms windows,
 10 ms shift, 128 mel bins, Hann window, padded or cropped to 1,024 frames)
 computed with plain torch. The audio comes from ``--audio-dir/<id>.wav``
-when given, otherwise it is decoded from the video with the ``ffmpeg``
-program. Finished outputs are kept, so an interrupted run resumes;
-``--overwrite`` redoes them. Example::
+when given (resampled with soxr, as librosa), otherwise it is decoded from
+the video with PyAV (``pip install av``, or the ``video`` extra) and
+converted to mono at ``--sample-rate`` by libswresample, as
+``ffmpeg -ac 1 -ar 16000`` does. Frames are decoded with OpenCV. Finished
+outputs are kept, so an interrupted run resumes; ``--overwrite`` redoes
+them. Example::
 
     python tools/dataset_converters/prepare_kinetics_sounds.py \\
         lists/ks_train.txt --split train --video-dir kinetics400/train \\
@@ -23,17 +26,13 @@ program. Finished outputs are kept, so an interrupted run resumes;
 import argparse
 import os
 import os.path as osp
-import shutil
-import subprocess
 import sys
 from functools import partial
 from typing import Optional
 
-import numpy as np
-
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from _common import (VIDEO_SUFFIXES, add_run_args, copy_text, extract_frames,
-                     index_files, report, run_jobs, save_npy)
+from _common import (VIDEO_SUFFIXES, add_run_args, copy_text, decode_audio,
+                     extract_frames, index_files, report, run_jobs, save_npy)
 
 STEPS = ('list', 'spec', 'frames')
 
@@ -54,7 +53,7 @@ def parse_args(argv=None):
     parser.add_argument(
         '--audio-dir',
         help='optional folder with <id>.wav; default: '
-        'decode the video\'s audio with ffmpeg')
+        'decode the video\'s audio with PyAV')
     parser.add_argument(
         '--out-dir',
         required=True,
@@ -76,23 +75,6 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def decode_audio(path: str, sample_rate: int) -> np.ndarray:
-    """Mono float32 samples of a video's audio track, via ffmpeg."""
-    command = [
-        'ffmpeg', '-nostdin', '-loglevel', 'error', '-i', path, '-vn', '-ac',
-        '1', '-ar',
-        str(sample_rate), '-f', 'f32le', '-'
-    ]
-    result = subprocess.run(command, capture_output=True, check=False)
-    if result.returncode != 0:
-        raise ValueError(f'ffmpeg could not decode the audio of {path!r}: '
-                         f'{result.stderr.decode(errors="replace").strip()}')
-    wave = np.frombuffer(result.stdout, dtype=np.float32)
-    if wave.size == 0:
-        raise ValueError(f'{path!r} has no audio track')
-    return wave
-
-
 def fbank_job(out_dir: str, clip: str, video: str, *, sample_rate: int,
               audio_dir: Optional[str]) -> None:
     from rollingq_mm.datasets.transforms.audio import read_wav
@@ -110,12 +92,15 @@ def frames_job(out_dir: str, clip: str, video: str, *, fps: float) -> None:
 
 
 def check_audio_source(args) -> None:
+    """Stop before any work when the videos' audio cannot be decoded."""
     if 'spec' not in args.steps or args.audio_dir:
         return
-    if shutil.which('ffmpeg') is None:
-        raise SystemExit('ffmpeg was not found: install it (e.g. apt-get '
-                         'install ffmpeg) or pass --audio-dir with <id>.wav '
-                         'files')
+    try:
+        import av  # noqa: F401
+    except ImportError:
+        raise SystemExit('decoding the audio of the videos needs PyAV: pip '
+                         'install av (or the rollingq_mm[video] extra), or '
+                         'pass --audio-dir with <id>.wav files')
 
 
 def main(argv=None) -> int:

@@ -5,44 +5,74 @@ data_root = 'data/cremad/'
 modalities = ['audio', 'visual']  # fusion order; must match model.encoders
 num_frames = 3  # frames per clip (the paper)
 
-# Frames: ImageNet mean / std on 0-255 RGB. The log spectrogram is used as
-# it is, as in the reference code.
+# Frames: ImageNet mean / std on 0-255 RGB (the authors' ToTensor +
+# Normalize, x 255). The log spectrogram is used as it is, as theirs.
 data_preprocessor = dict(
     type='MultimodalDataPreprocessor',
     normalize=dict(
         visual=dict(
             mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375])))
 
-# The paper's spectrogram: 22,050 Hz, 3 s (tiled), STFT n_fft 512, hop 353,
-# log(|X| + 1e-7). It reads the .npy that prepare_cremad.py wrote with the
-# same function when the dataset has spec_prefix, else the wav.
+# The authors' spectrogram (dataset/CramedDataset.py of the RollingQ code):
+# librosa.load at 22,050 Hz (soxr 'soxr_hq', librosa's output length), tile
+# to 3 s, clip to [-1, 1], librosa.stft n_fft 512, hop 353, log(|X| + 1e-7)
+# -> [257, 188]. Clips shorter than 1 s are tiled as often as needed (the
+# authors tile 3 times and get fewer than 188 columns): a fix, not an option.
+# It reads the .npy that prepare_cremad.py wrote with the same function when
+# the dataset has spec_prefix, else the wav.
 load_audio = dict(
     type='LoadAudioSpectrogram',
     sample_rate=22050,
     duration=3.0,
     n_fft=512,
     hop_length=353)
+# Frames as the authors: decoded by PIL (.convert('RGB')), then torchvision's
+# own transforms on PIL images (mmpretrain registers them as torchvision/*),
+# so the resizing is PIL's antialiased bilinear and the random crop and flip
+# are drawn by torchvision from torch's generator, as in their loader.
+# Options that depart from it (docs/datasets.md, "Departures"): backend='cv2'
+# in LoadFrames; mmcv's RandomResizedCrop / RandomFlip / Resize (cv2, no
+# antialiasing) in place of the torchvision ones; share_params=True (one
+# crop and flip per clip); sampler='segment' (fixed test frames).
 train_pipeline = [
     load_audio,
-    # one frame at a random position in each of 3 equal segments
-    dict(type='LoadFrames', num_frames=num_frames, test_mode=False),
-    # the reference's train augmentation, drawn once per clip
+    # 3 frames drawn uniformly with replacement, sorted (np.random.choice)
+    dict(
+        type='LoadFrames',
+        num_frames=num_frames,
+        sampler='random',
+        backend='pillow',
+        test_mode=False),
     dict(
         type='FrameTransforms',
+        share_params=False,  # the authors draw crop and flip per frame
         transforms=[
-            dict(type='RandomResizedCrop', scale=224),
-            dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+            dict(type='NumpyToPIL'),
+            dict(type='torchvision/RandomResizedCrop', size=224),
+            dict(type='torchvision/RandomHorizontalFlip'),
+            dict(type='PILToNumpy'),
         ]),
     dict(type='PackMultimodalInputs', modalities=modalities),
 ]
 test_pipeline = [
     load_audio,
-    # deterministic: the centre frame of each segment
-    dict(type='LoadFrames', num_frames=num_frames, test_mode=True),
-    # the reference code resizes test frames to 224 x 224 (no crop)
+    # the authors' draw at test too, seeded by (seed, sample index), so that
+    # every evaluation of a checkpoint sees the same frames
+    dict(
+        type='LoadFrames',
+        num_frames=num_frames,
+        sampler='random',
+        seed=0,
+        backend='pillow',
+        test_mode=True),
+    # Resize(size=(224, 224)): no crop, aspect ratio not kept
     dict(
         type='FrameTransforms',
-        transforms=[dict(type='Resize', scale=(224, 224))]),
+        transforms=[
+            dict(type='NumpyToPIL'),
+            dict(type='torchvision/Resize', size=(224, 224)),
+            dict(type='PILToNumpy'),
+        ]),
     dict(type='PackMultimodalInputs', modalities=modalities),
 ]
 

@@ -6,8 +6,8 @@ data_root = 'data/kinetics_sounds/'
 modalities = ['audio', 'visual']  # fusion order; must match model.encoders
 num_frames = 3  # frames per clip (the paper)
 
-# Frames: ImageNet mean / std on 0-255 RGB. The fbank is used as it is, as
-# in the reference code.
+# Frames: ImageNet mean / std on 0-255 RGB (the authors' ToTensor +
+# Normalize, x 255). The fbank is used as it is, as theirs.
 data_preprocessor = dict(
     type='MultimodalDataPreprocessor',
     normalize=dict(
@@ -16,27 +16,48 @@ data_preprocessor = dict(
 
 # Kaldi-style log-mel fbank: 128 bins, 10 ms shift, 1024 frames (10.24 s)
 load_audio = dict(type='LoadSpectrogramNpy', expected_shape=(1024, 128))
+# Frames as the authors (dataset/KSDataset.py of the RollingQ code): PIL
+# decode, torchvision's transforms on PIL images (antialiased bilinear; crop
+# and flip drawn per frame from torch's generator). Options that depart from
+# it are listed in docs/datasets.md ("Departures") and in cremad.py.
 train_pipeline = [
     load_audio,
-    # one frame at a random position in each of 3 equal segments
-    dict(type='LoadFrames', num_frames=num_frames, test_mode=False),
-    # the reference's train augmentation, drawn once per clip
+    # t = randint(i * seg + 1, (i + 1) * seg), at most 9 (seg = n // 3; t = 1
+    # when n <= 6), frame t = the t-th in name order
+    dict(
+        type='LoadFrames',
+        num_frames=num_frames,
+        sampler='kinetics_sounds',
+        backend='pillow',
+        test_mode=False),
     dict(
         type='FrameTransforms',
+        share_params=False,  # the authors draw crop and flip per frame
         transforms=[
-            dict(type='RandomResizedCrop', scale=224),
-            dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+            dict(type='NumpyToPIL'),
+            dict(type='torchvision/RandomResizedCrop', size=224),
+            dict(type='torchvision/RandomHorizontalFlip'),
+            dict(type='PILToNumpy'),
         ]),
     dict(type='PackMultimodalInputs', modalities=modalities),
 ]
 test_pipeline = [
     load_audio,
-    # deterministic: the centre frame of each segment
-    dict(type='LoadFrames', num_frames=num_frames, test_mode=True),
-    # the reference code resizes test frames to 224 x 224 (no crop)
+    # fixed: t = i * seg + max(seg // 2, 1); t = 1 when n <= 6
+    dict(
+        type='LoadFrames',
+        num_frames=num_frames,
+        sampler='kinetics_sounds',
+        backend='pillow',
+        test_mode=True),
+    # Resize(size=(224, 224)): no crop, aspect ratio not kept
     dict(
         type='FrameTransforms',
-        transforms=[dict(type='Resize', scale=(224, 224))]),
+        transforms=[
+            dict(type='NumpyToPIL'),
+            dict(type='torchvision/Resize', size=(224, 224)),
+            dict(type='PILToNumpy'),
+        ]),
     dict(type='PackMultimodalInputs', modalities=modalities),
 ]
 
@@ -57,6 +78,8 @@ train_dataloader = dict(
         # True drops clips with missing files (logged), as the reference
         # code silently does; False stops with the list of missing files
         skip_missing=False,
+        # the authors keep a clip only if its frame folder has > 3 entries
+        drop_short_clips=3,
         pipeline=train_pipeline))
 # Kinetics-Sounds has no validation split in the common protocol: as the
 # authors' code does, the test split is used for validation too.
@@ -74,6 +97,7 @@ val_dataloader = dict(
         spec_prefix='test_spec',
         frame_prefix='test_frames',
         skip_missing=False,
+        drop_short_clips=3,  # the authors' filter, so the same test set
         pipeline=test_pipeline,
         test_mode=True))
 test_dataloader = val_dataloader

@@ -1,16 +1,21 @@
 """Decode a wav file into the paper's log-magnitude spectrogram [1, F, T].
 
-The numbers follow the reference CREMA-D loader of the RollingQ / OGM-GE
-code: resample to 22,050 Hz, tile to 3 s, clip to [-1, 1], STFT with
-n_fft 512 and hop 353 (Hann window, centred frames), log(|X| + 1e-7). With
-these settings F = 512 / 2 + 1 = 257 and T = 1 + 66150 // 353 = 188.
+Every step reproduces the authors' CREMA-D loader (``CramedDataset`` of the
+RollingQ / OGM-GE code: ``librosa.load(path, sr=22050)``, ``np.tile`` 3
+times, cut to 3 s, clip to [-1, 1], ``librosa.stft(n_fft=512,
+hop_length=353)``, ``np.log(np.abs(S) + 1e-7)``) without importing librosa:
+soundfile decoding to float32 and a mean over channels, soxr resampling at
+librosa's output length (``resample``), and the STFT computed in librosa's
+precision (``log_spectrogram``). With these settings F = 512 / 2 + 1 = 257
+and T = 1 + 66150 // 353 = 188. One departure, a fix: clips shorter than
+1 s are tiled as often as needed (``fit_length``); the authors' three tiles
+give them fewer than 188 columns.
 """
 import math
 import os.path as osp
 from typing import Tuple
 
 import numpy as np
-import torch
 from mmcv.transforms import BaseTransform
 
 from rollingq_mm.registry import TRANSFORMS
@@ -42,32 +47,39 @@ def _decode(path: str) -> Tuple[np.ndarray, int]:
 
 
 def resample(wave: np.ndarray, orig_rate: int, target_rate: int) -> np.ndarray:
-    """Band-limited resampling by zero-padding / truncating the spectrum.
+    """Resample as ``librosa.resample`` does by default (librosa >= 0.10).
 
-    An ideal low-pass interpolation for a clip taken as one period; it
-    differs from librosa's default resampler (soxr) mainly within a few ms
-    of the clip's ends. CREMA-D's 16 kHz -> 22,050 Hz is an upsampling, so
-    no content is removed.
+    soxr at its high-quality setting (``quality='soxr_hq'``, librosa's
+    default ``res_type``), then cut or zero-padded to librosa's output length
+    ``ceil(N * target_rate / orig_rate)`` (soxr's own length is mostly the
+    floor or the nearest integer).
 
     Args:
-        wave (np.ndarray): Mono samples [N].
+        wave (np.ndarray): Mono samples [N], float32 (as librosa loads them).
         orig_rate (int): Sample rate of ``wave``.
         target_rate (int): Wanted sample rate.
 
     Returns:
-        np.ndarray: float32 [round(N * target_rate / orig_rate)].
+        np.ndarray: float32 [ceil(N * target_rate / orig_rate)]; ``wave``
+        itself when the rates are equal.
     """
+    wave = np.asarray(wave, dtype=np.float32)
     if orig_rate == target_rate or wave.size == 0:
-        return wave.astype(np.float32, copy=False)
-    num_out = max(1, int(round(wave.size * target_rate / orig_rate)))
-    spectrum = np.fft.rfft(wave.astype(np.float64))
-    bins_out = num_out // 2 + 1
-    if bins_out <= spectrum.size:
-        spectrum = spectrum[:bins_out]
-    else:
-        spectrum = np.pad(spectrum, (0, bins_out - spectrum.size))
-    out = np.fft.irfft(spectrum, n=num_out) * (num_out / wave.size)
-    return out.astype(np.float32)
+        return wave
+    try:
+        import soxr
+    except ImportError:
+        raise ImportError(
+            f'resampling audio from {orig_rate} Hz to {target_rate} Hz needs '
+            'the soxr package (the resampler librosa uses by default, and '
+            'so the paper\'s recipe): pip install soxr, or pip install '
+            '"rollingq_mm[audio]"') from None
+    out = soxr.resample(wave, orig_rate, target_rate, quality='soxr_hq')
+    # librosa's formula, float rounding included: N * (target / orig)
+    num_out = int(math.ceil(wave.size * (float(target_rate) / orig_rate)))
+    if out.size >= num_out:
+        return np.ascontiguousarray(out[:num_out], dtype=np.float32)
+    return np.pad(out, (0, num_out - out.size)).astype(np.float32, copy=False)
 
 
 def read_wav(path: str, sample_rate: int) -> np.ndarray:
@@ -101,11 +113,24 @@ def fit_length(wave: np.ndarray, num_samples: int) -> np.ndarray:
     return np.tile(wave, repeats)[:num_samples]
 
 
+def hann_window(n_fft: int) -> np.ndarray:
+    """The periodic Hann window librosa uses (``get_window('hann', n,
+    fftbins=True)``), float64 [n_fft]."""
+    return 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)
+
+
 def log_spectrogram(wave: np.ndarray,
                     n_fft: int,
                     hop_length: int,
                     eps: float = 1e-7) -> np.ndarray:
-    """log(|STFT| + eps), as librosa.stft (>= 0.10) defaults compute it.
+    """log(|STFT| + eps), computed as ``librosa.stft`` (>= 0.10) does.
+
+    Centred frames with zero padding (``pad_mode='constant'``), the float32
+    frames times the float64 periodic Hann window, numpy's real FFT, the
+    result cast to complex64 (librosa's output dtype for float32 input),
+    then the magnitude, ``+ eps`` and the log in float32. Matching librosa's
+    precision matters where the spectrum is near zero: there ``log`` turns
+    float32 rounding of |X| into visible differences.
 
     Args:
         wave (np.ndarray): Mono samples [N].
@@ -116,15 +141,14 @@ def log_spectrogram(wave: np.ndarray,
     Returns:
         np.ndarray: float32 [n_fft // 2 + 1, 1 + N // hop_length].
     """
-    stft = torch.stft(
-        torch.from_numpy(np.ascontiguousarray(wave, dtype=np.float32)),
-        n_fft=n_fft,
-        hop_length=hop_length,
-        window=torch.hann_window(n_fft),
-        center=True,
-        pad_mode='constant',  # librosa >= 0.10 pads centred frames with 0
-        return_complex=True)
-    return torch.log(stft.abs() + eps).numpy()
+    wave = np.asarray(wave, dtype=np.float32)
+    padded = np.pad(wave, n_fft // 2)  # zeros, as pad_mode='constant'
+    # [T, n_fft]: frame t starts at t * hop in the padded signal
+    frames = np.lib.stride_tricks.sliding_window_view(padded,
+                                                      n_fft)[::hop_length]
+    stft = np.fft.rfft(frames * hann_window(n_fft), axis=-1)
+    magnitude = np.abs(stft.astype(np.complex64))  # [T, F] float32
+    return np.ascontiguousarray(np.log(magnitude + np.float32(eps)).T)
 
 
 def wav_to_spectrogram(path: str,

@@ -1,4 +1,4 @@
-"""Apply image transforms to every frame of a clip with the same randomness."""
+"""Apply image transforms to every frame of a clip, and stack the frames."""
 import random
 from typing import List, Sequence, Union
 
@@ -11,15 +11,21 @@ from rollingq_mm.registry import TRANSFORMS
 
 @TRANSFORMS.register_module()
 class FrameTransforms(BaseTransform):
-    """Run image transforms on each frame; random choices drawn once a clip.
+    """Run image transforms on each frame of a clip and stack the results.
 
-    Each frame goes through ``transforms`` as ``dict(img=frame)`` (any mmcv /
-    mmpretrain image transform: ``RandomResizedCrop``, ``RandomFlip``,
-    ``Resize``, ``CenterCrop``, ``ColorJitter``, ...). The state of Python's,
+    Each frame goes through ``transforms`` as ``dict(img=frame)``: any mmcv /
+    mmpretrain image transform (``RandomResizedCrop``, ``RandomFlip``,
+    ``Resize``, ...) or torchvision's through mmpretrain's wrappers
+    (``NumpyToPIL``, ``torchvision/RandomResizedCrop``, ...,
+    ``PILToNumpy``).
+
+    Random parameters (crop box, flip, jitter) are drawn independently for
+    every frame by default, as the authors' loaders do (they apply their
+    torchvision ``Compose`` to each frame). With ``share_params=True`` (the
+    project's option) they are drawn once per clip: the state of Python's,
     NumPy's and torch's global random generators is restored before every
     frame after the first, so all frames of a clip get the same crop, flip,
-    jitter — exactly as if the parameters had been drawn once per clip — and
-    the generators end where one draw leaves them.
+    jitter, and the generators end where one draw leaves them.
 
     Required keys: ``key`` (list of [H, W, C] frames or an array
     [T, H, W, C]). Modified keys: ``key`` -> uint8 (or the transforms'
@@ -27,16 +33,20 @@ class FrameTransforms(BaseTransform):
 
     Args:
         transforms (Sequence[dict | callable]): Per-frame image transforms.
-            They must produce frames of one size (end with a fixed-size op).
+            They must produce NumPy frames of one size (end with a
+            fixed-size op, and with ``PILToNumpy`` after PIL transforms).
         key (str): The frames' key, the modality name. Defaults to 'visual'.
         channel_first (bool): Output [C, T, H, W], the layout TimmEncoder
             takes for video. Defaults to True.
+        share_params (bool): One draw of the random parameters per clip
+            instead of one per frame. Defaults to False (the authors').
     """
 
     def __init__(self,
                  transforms: Sequence[Union[dict, callable]],
                  key: str = 'visual',
-                 channel_first: bool = True):
+                 channel_first: bool = True,
+                 share_params: bool = False):
         # Built through our registry, which falls back to mmpretrain's and
         # mmcv's, so that no default scope is needed.
         self.pipeline = Compose([
@@ -45,6 +55,7 @@ class FrameTransforms(BaseTransform):
         ])
         self.key = key
         self.channel_first = channel_first
+        self.share_params = share_params
 
     @staticmethod
     def _get_rng_state() -> tuple:
@@ -63,10 +74,16 @@ class FrameTransforms(BaseTransform):
             raise RuntimeError(f'FrameTransforms: a transform in '
                                f'{self.pipeline} dropped the frame; use '
                                'transforms that always return the image')
-        return out['img']
+        image = out['img']
+        if not isinstance(image, np.ndarray):
+            raise TypeError(
+                f'FrameTransforms: the transforms returned a '
+                f'{type(image).__name__}, not a NumPy frame; end them with '
+                "dict(type='PILToNumpy') after PIL / torchvision transforms")
+        return image
 
     def transform(self, results: dict) -> dict:
-        """Transform all frames alike and stack them.
+        """Transform every frame (one draw per frame, or per clip) and stack.
 
         Args:
             results (dict): Holds ``key``.
@@ -78,10 +95,10 @@ class FrameTransforms(BaseTransform):
         if not frames:
             raise ValueError(f'FrameTransforms: {self.key!r} has no frames; '
                              'put LoadFrames before FrameTransforms')
-        state = self._get_rng_state()
+        state = self._get_rng_state() if self.share_params else None
         outputs = []
         for index, frame in enumerate(frames):
-            if index:
+            if index and self.share_params:
                 self._set_rng_state(state)
             outputs.append(self._apply(frame))
         shapes = {out.shape for out in outputs}
@@ -101,4 +118,5 @@ class FrameTransforms(BaseTransform):
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(key={self.key!r}, '
+                f'share_params={self.share_params}, '
                 f'transforms={self.pipeline.transforms})')
