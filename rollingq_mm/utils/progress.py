@@ -28,7 +28,7 @@ def make_progress_bar(total: int):
     from mmengine.dist import is_main_process
     if is_main_process() and watched():
         from mmengine.utils import ProgressBar
-        return ProgressBar(total)
+        return ProgressBar(total, file=sys.stdout)
     return QuietProgress()
 
 

@@ -186,7 +186,7 @@ def run_jobs(title: str,
     Returns:
         list[str]: ``'clip_id: error'`` for each failed clip.
     """
-    from mmengine.utils import ProgressBar
+    from rollingq_mm.utils.progress import QuietProgress, make_progress_bar
     items = list(items)
     todo = [it for it in items if overwrite or not osp.exists(output(it[0]))]
     kept = len(items) - len(todo)
@@ -195,7 +195,7 @@ def run_jobs(title: str,
     failures = []
     if not todo:
         return failures
-    bar = ProgressBar(len(todo))
+    bar = make_progress_bar(len(todo))  # silent when not on a terminal
     call = partial(_call, work)
     if nproc > 1:
         with Pool(nproc) as pool:
@@ -203,7 +203,8 @@ def run_jobs(title: str,
     else:
         results = list(_progress(map(call, todo), bar))
     failures = [f'{clip}: {error}' for clip, error in results if error]
-    print()
+    if not isinstance(bar, QuietProgress):
+        print()  # end the bar's line
     return failures
 
 
