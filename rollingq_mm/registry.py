@@ -16,7 +16,7 @@ from mmpretrain import registry as mmpretrain_registry
 from mmpretrain.utils import register_all_modules
 
 __all__ = [
-    'RUNNERS', 'RUNNER_CONSTRUCTORS', 'LOOPS', 'HOOKS', 'LOG_PROCESSORS',
+    'find_component', 'RUNNERS', 'RUNNER_CONSTRUCTORS', 'LOOPS', 'HOOKS', 'LOG_PROCESSORS',
     'OPTIMIZERS', 'OPTIM_WRAPPERS', 'OPTIM_WRAPPER_CONSTRUCTORS',
     'PARAM_SCHEDULERS', 'DATASETS', 'DATA_SAMPLERS', 'TRANSFORMS', 'MODELS',
     'MODEL_WRAPPERS', 'WEIGHT_INITIALIZERS', 'BATCH_AUGMENTS', 'TASK_UTILS',
@@ -55,3 +55,23 @@ VISUALIZERS = _child('VISUALIZERS')
 VISBACKENDS = _child('VISBACKENDS')
 
 register_all_modules(init_default_scope=False)
+
+
+def find_component(name: str):
+    """Our component registered as ``name`` in any of our registries.
+
+    Only our own registrations count (not mmpretrain's, which our registries
+    fall back to). A registry imports its ``locations`` when first searched.
+
+    Args:
+        name (str): A registered name without scope, e.g. ``'RollingQRunner'``.
+
+    Returns:
+        type | None: The registered class (or function), None if no registry
+        of ours has ``name``.
+    """
+    for registry in (globals()[key] for key in __all__[1:]):
+        registry.import_from_location()
+        if name in registry.module_dict:
+            return registry.module_dict[name]
+    return None
