@@ -2,6 +2,7 @@
 silently."""
 import re
 
+import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
@@ -37,6 +38,13 @@ class RollingQRunner(Runner):
     hooks on it, added and removed every epoch, would make it recompile.
     ``targets`` names other sub-modules to compile (e.g. ``['encoders',
     'neck']`` for a model without the hook).
+
+    Distributed on CPU: without a GPU, a ``--launcher pytorch`` run
+    (torchrun, mmpretrain's ``tools/dist_train.sh``) joins a gloo process
+    group and wraps the model in DDP without ``device_ids``, which mmengine
+    does not do on its own (its ``init_dist`` calls ``torch.cuda``). Our
+    ``tools/`` do the same before building the runner; this makes the host
+    tools work too.
     """
 
     def __init__(self, *args, **kwargs):
@@ -50,6 +58,22 @@ class RollingQRunner(Runner):
         if options:
             compile_submodules(
                 unwrap_model(self.model), dict(options), self.logger)
+
+    def setup_env(self, env_cfg: dict) -> None:
+        """mmengine's, after joining a gloo group for DDP on CPU."""
+        if self.launcher == 'pytorch' and not torch.cuda.is_available():
+            import torch.distributed as dist
+            if not dist.is_initialized():  # then mmengine skips init_dist
+                dist.init_process_group(backend='gloo')
+        super().setup_env(env_cfg)
+
+    def wrap_model(self, model_wrapper_cfg, model):
+        """mmengine's; on CPU, DDP without ``device_ids`` by default."""
+        if model_wrapper_cfg is None and self.distributed and \
+                not torch.cuda.is_available():
+            model_wrapper_cfg = dict(
+                type='MMDistributedDataParallel', device_ids=None)
+        return super().wrap_model(model_wrapper_cfg, model)
 
     def load_checkpoint(self,
                         filename: str,
