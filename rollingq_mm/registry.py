@@ -16,11 +16,12 @@ from mmpretrain import registry as mmpretrain_registry
 from mmpretrain.utils import register_all_modules
 
 __all__ = [
-    'find_component', 'RUNNERS', 'RUNNER_CONSTRUCTORS', 'LOOPS', 'HOOKS', 'LOG_PROCESSORS',
+    'RUNNERS', 'RUNNER_CONSTRUCTORS', 'LOOPS', 'HOOKS', 'LOG_PROCESSORS',
     'OPTIMIZERS', 'OPTIM_WRAPPERS', 'OPTIM_WRAPPER_CONSTRUCTORS',
     'PARAM_SCHEDULERS', 'DATASETS', 'DATA_SAMPLERS', 'TRANSFORMS', 'MODELS',
     'MODEL_WRAPPERS', 'WEIGHT_INITIALIZERS', 'BATCH_AUGMENTS', 'TASK_UTILS',
-    'TOKENIZER', 'METRICS', 'EVALUATORS', 'VISUALIZERS', 'VISBACKENDS'
+    'TOKENIZER', 'METRICS', 'EVALUATORS', 'VISUALIZERS', 'VISBACKENDS',
+    'find_component'
 ]
 
 
@@ -70,7 +71,7 @@ def find_component(name: str):
         type | None: The registered class (or function), None if no registry
         of ours has ``name``.
     """
-    for registry in (globals()[key] for key in __all__[1:]):
+    for registry in (globals()[key] for key in __all__[:-1]):
         registry.import_from_location()
         if name in registry.module_dict:
             return registry.module_dict[name]

@@ -1,10 +1,8 @@
 # CREMA-D, two ResNet-18 + RollingQ's attention fusion layer (no
 # RollingQ): the literature's setup with attention fusion.
 _base_ = [
-    '../_base_/models/resnet18-x2_concat.py',
-    '../_base_/datasets/cremad.py',
-    '../_base_/schedules/sgd_steplr_100e.py',
-    '../_base_/default_runtime.py'
+    '../_base_/models/resnet18-x2_concat.py', '../_base_/datasets/cremad.py',
+    '../_base_/schedules/sgd_steplr_100e.py', '../_base_/default_runtime.py'
 ]
 
 model = dict(

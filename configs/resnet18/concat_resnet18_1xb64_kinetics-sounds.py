@@ -3,8 +3,7 @@
 _base_ = [
     '../_base_/models/resnet18-x2_concat.py',
     '../_base_/datasets/kinetics_sounds.py',
-    '../_base_/schedules/sgd_steplr_100e.py',
-    '../_base_/default_runtime.py'
+    '../_base_/schedules/sgd_steplr_100e.py', '../_base_/default_runtime.py'
 ]
 
 model = dict(

@@ -7,6 +7,6 @@ from .rollingq import RollingQuery
 
 __all__ = [
     'RollingQAttention', 'MultimodalClassifier', 'MultimodalDataPreprocessor',
-    'BackboneEncoder', 'SequenceEncoder', 'TimmEncoder', 'AttentionFusion', 'ConcatFusion',
-    'SumFusion', 'RollingQuery'
+    'BackboneEncoder', 'SequenceEncoder', 'TimmEncoder', 'AttentionFusion',
+    'ConcatFusion', 'SumFusion', 'RollingQuery'
 ]

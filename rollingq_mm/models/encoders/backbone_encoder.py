@@ -97,8 +97,8 @@ class BackboneEncoder(FrameTokenEncoder):
         return tokens
 
 
-def to_tokens(output: Union[torch.Tensor, Sequence[torch.Tensor]]
-              ) -> torch.Tensor:
+def to_tokens(
+        output: Union[torch.Tensor, Sequence[torch.Tensor]]) -> torch.Tensor:
     """One backbone output as tokens [B, N, C] (see :class:`BackboneEncoder`).
 
     Args:
@@ -155,8 +155,8 @@ def _infer_width(backbone: nn.Module, stage: Optional[int]) -> int:
     if stage is not None:
         for name in ('num_features', 'channels'):  # Swin, ConvNeXt
             widths = getattr(backbone, name, None)
-            if isinstance(widths, Sequence) and -len(widths) <= stage < len(
-                    widths):
+            if isinstance(widths,
+                          Sequence) and -len(widths) <= stage < len(widths):
                 return int(widths[stage])
         layers = getattr(backbone, 'res_layers', None)  # ResNet family
         if layers and -len(layers) <= stage < len(layers):
@@ -180,7 +180,7 @@ def _infer_cls(backbone: nn.Module) -> bool:
 
 
 def build_encoder(cfg: Union[dict, nn.Module]) -> nn.Module:
-    """Build an encoder; an mmpretrain backbone gets a :class:`BackboneEncoder`.
+    """Build an encoder; wrap an mmpretrain backbone in a BackboneEncoder.
 
     Args:
         cfg (dict | nn.Module): An encoder config (or module): one of ours,

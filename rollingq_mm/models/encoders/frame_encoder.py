@@ -61,9 +61,8 @@ class FrameTokenEncoder(BaseModule):
         if x.dim() == 4:
             return self.image_tokens(x)
         if x.dim() != 5:
-            raise ValueError(
-                f'{name} expects images [B, C, H, W] or video '
-                f'[B, C, T, H, W], got shape {tuple(x.shape)}')
+            raise ValueError(f'{name} expects images [B, C, H, W] or video '
+                             f'[B, C, T, H, W], got shape {tuple(x.shape)}')
         batch, _, frames = x.shape[:3]
         if self.num_frames is not None and frames != self.num_frames:
             raise ValueError(f'{name} was built with num_frames='
