@@ -152,6 +152,53 @@ def test_host_dist_train_runs_two_cpu_ranks_like_ours(tmp_path):
     assert runs['host'] == runs['ours']
 
 
+# A user's mmpretrain config: mmpretrain's scope and runtime, our parts by
+# their ``rollingq_mm.`` names, mmpretrain's ResNet as the encoders.
+_USER_CONFIG = """
+default_scope = 'mmpretrain'
+custom_imports = dict(imports=['rollingq_mm'], allow_failed_imports=False)
+resnet = dict(type='ResNet', depth=18, stem_channels=8, base_channels=8)
+model = dict(
+    type='rollingq_mm.MultimodalClassifier',
+    encoders=dict(audio=dict(resnet, in_channels=1), visual=resnet),
+    neck=dict(type='AttentionFusion', embed_dims=64),
+    head=dict(type='LinearClsHead', num_classes=8))
+data = dict(type='rollingq_mm.SyntheticMultimodal', num_samples=64,
+            modalities=['audio', 'visual'],
+            pipeline=[dict(type='rollingq_mm.PackMultimodalInputs',
+                           modalities=['audio', 'visual'])])
+train_dataloader = dict(batch_size=16, num_workers=0,
+                        sampler=dict(type='DefaultSampler', shuffle=True),
+                        dataset=dict(data, split='train'))
+val_dataloader = dict(batch_size=32, num_workers=0,
+                      sampler=dict(type='DefaultSampler', shuffle=False),
+                      dataset=dict(data, split='val', test_mode=True))
+val_evaluator = dict(type='Accuracy', topk=(1, ))
+optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.05, momentum=0.9))
+train_cfg = dict(by_epoch=True, max_epochs=1, val_interval=1)
+val_cfg = dict()
+custom_hooks = [dict(type='rollingq_mm.RollingQHook')]
+default_hooks = dict(logger=dict(type='LoggerHook', interval=1),
+                     checkpoint=dict(type='CheckpointHook', interval=1))
+"""
+
+
+@pytest.mark.slow
+def test_a_users_mmpretrain_config_trains_with_the_host_tool(tmp_path):
+    config = tmp_path / 'user_config.py'
+    config.write_text(_USER_CONFIG)
+    _run([
+        sys.executable,
+        osp.join(HOST_TOOLS, 'train.py'),
+        str(config), '--work-dir',
+        str(tmp_path), '--no-persistent-workers'
+    ])
+    state = _state(tmp_path / 'epoch_1.pth')['state_dict']
+    assert 'encoders.audio.backbone.layer4.1.conv2.weight' in state
+    assert int(state['neck.layers.0.rolling_query.num_rotations']) == 1
+    assert 'accuracy/top1' in _last_val_metrics(tmp_path)
+
+
 def _host_merge_args():
     """mmpretrain's tools/train.py ``merge_args`` (its dataloader defaults)."""
     spec = importlib.util.spec_from_file_location(
