@@ -9,7 +9,9 @@ default scope too.
 Importing this module registers mmpretrain's modules up front: a child
 registry's fallback to its parent does not trigger the parent's lazy imports.
 Our own components are imported from each registry's ``locations`` the first
-time something is looked up in it.
+time something is looked up in it. :func:`find_component` finds one by name
+for ``rollingq_mm.X`` lookups from outside our scope tree (see the package's
+``__getattr__``).
 """
 from mmengine.registry import Registry
 from mmpretrain import registry as mmpretrain_registry
@@ -71,7 +73,7 @@ def find_component(name: str):
         type | None: The registered class (or function), None if no registry
         of ours has ``name``.
     """
-    for registry in (globals()[key] for key in __all__[:-1]):
+    for registry in (globals()[key] for key in __all__ if key.isupper()):
         registry.import_from_location()
         if name in registry.module_dict:
             return registry.module_dict[name]
