@@ -137,6 +137,7 @@ def test_schedule_is_the_authors_step_lr():
     for _ in range(100):  # per epoch, as both step
         assert ours.param_groups[0]['lr'] == pytest.approx(
             theirs.param_groups[0]['lr'])
+        ours.step(), theirs.step()  # an epoch of (gradient-free) steps
         for scheduler in schedulers:
             scheduler.step()
         reference.step()
