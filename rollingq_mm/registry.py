@@ -9,7 +9,9 @@ default scope too.
 Importing this module registers mmpretrain's modules up front: a child
 registry's fallback to its parent does not trigger the parent's lazy imports.
 Our own components are imported from each registry's ``locations`` the first
-time something is looked up in it.
+time something is looked up in it. :func:`find_component` finds one by name
+for ``rollingq_mm.X`` lookups from outside our scope tree (see the package's
+``__getattr__``).
 """
 from mmengine.registry import Registry
 from mmpretrain import registry as mmpretrain_registry
@@ -20,7 +22,8 @@ __all__ = [
     'OPTIMIZERS', 'OPTIM_WRAPPERS', 'OPTIM_WRAPPER_CONSTRUCTORS',
     'PARAM_SCHEDULERS', 'DATASETS', 'DATA_SAMPLERS', 'TRANSFORMS', 'MODELS',
     'MODEL_WRAPPERS', 'WEIGHT_INITIALIZERS', 'BATCH_AUGMENTS', 'TASK_UTILS',
-    'TOKENIZER', 'METRICS', 'EVALUATORS', 'VISUALIZERS', 'VISBACKENDS'
+    'TOKENIZER', 'METRICS', 'EVALUATORS', 'VISUALIZERS', 'VISBACKENDS',
+    'find_component'
 ]
 
 
@@ -55,3 +58,23 @@ VISUALIZERS = _child('VISUALIZERS')
 VISBACKENDS = _child('VISBACKENDS')
 
 register_all_modules(init_default_scope=False)
+
+
+def find_component(name: str):
+    """Our component registered as ``name`` in any of our registries.
+
+    Only our own registrations count (not mmpretrain's, which our registries
+    fall back to). A registry imports its ``locations`` when first searched.
+
+    Args:
+        name (str): A registered name without scope, e.g. ``'RollingQRunner'``.
+
+    Returns:
+        type | None: The registered class (or function), None if no registry
+        of ours has ``name``.
+    """
+    for registry in (globals()[key] for key in __all__ if key.isupper()):
+        registry.import_from_location()
+        if name in registry.module_dict:
+            return registry.module_dict[name]
+    return None

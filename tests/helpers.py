@@ -11,6 +11,34 @@ TINY_VIT = dict(
     depth=1,
     num_heads=2)
 
+# mmpretrain backbones, random init, a few ms on 32x32 (16x16 for the ViT):
+# ResNet-18's layout with 8-64 channels (last map 1x1, width 64),
+TINY_RESNET = dict(
+    type='ResNet',
+    depth=18,
+    stem_channels=8,
+    base_channels=8,
+    zero_init_residual=False)
+# a one-layer ViT, 8x8 patches: 4 tokens + CLS, width 16 (out_type: CLS),
+TINY_VIT_MMPRETRAIN = dict(
+    type='VisionTransformer',
+    arch=dict(
+        embed_dims=16, num_layers=1, num_heads=2, feedforward_channels=32),
+    img_size=16,
+    patch_size=8)
+# ConvNeXt's four stages with one block each (last map 1x1, width 16),
+TINY_CONVNEXT = dict(
+    type='ConvNeXt',
+    arch=dict(depths=[1, 1, 1, 1], channels=[4, 8, 8, 16]),
+    gap_before_final_norm=False)
+# and a two-stage Swin with 2x2 windows (last map 4x4, width 16).
+TINY_SWIN = dict(
+    type='SwinTransformer',
+    arch=dict(embed_dims=8, depths=[1, 1], num_heads=[1, 2]),
+    img_size=32,
+    window_size=2,
+    out_indices=(1, ))
+
 
 def tiny_classifier(neck=None, **kwargs):
     """An audio [1, 16, 16] + visual [3, 16, 16] MultimodalClassifier, 4

@@ -4,8 +4,9 @@ custom_imports = dict(imports=['rollingq_mm'], allow_failed_imports=False)
 # mmengine's Runner with safe, strict checkpoint loading (load_from, --resume,
 # tools/test.py): refuses checkpoints that are damaged, unsafe to unpickle,
 # non-finite or that do not fit the model. tools/ flags: --non-strict,
-# --trust-checkpoint.
-runner_type = 'RollingQRunner'
+# --trust-checkpoint. Scoped, so that mmpretrain's tools/train.py, which builds
+# the runner from mmengine's root registry, finds it too.
+runner_type = 'rollingq_mm.RollingQRunner'
 load_strict = True  # missing / unexpected / mis-shaped keys are errors
 trust_checkpoint = False  # True: unpickle checkpoints in full (own files only)
 

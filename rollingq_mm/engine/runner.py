@@ -2,6 +2,7 @@
 silently."""
 import re
 
+import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
@@ -25,7 +26,8 @@ class RollingQRunner(Runner):
     ``trust_checkpoint = True`` unpickles trusted files in full. Anything
     that is not a local path (a URL, ``open-mmlab://``) is left to mmengine.
 
-    Set by ``runner_type = 'RollingQRunner'`` (our ``default_runtime``);
+    Set by ``runner_type = 'rollingq_mm.RollingQRunner'`` (our
+    ``default_runtime``);
     ``tools/train.py`` and ``tools/test.py`` add ``--non-strict`` and
     ``--trust-checkpoint``.
 
@@ -43,6 +45,13 @@ class RollingQRunner(Runner):
     mmengine's text without the yapf pass (mmengine's
     ``format_python_code=False``), whose cost per checkpoint is in
     docs/performance.md.
+
+    Distributed on CPU: without a GPU, a ``--launcher pytorch`` run
+    (torchrun, mmpretrain's ``tools/dist_train.sh``) joins a gloo process
+    group and wraps the model in DDP without ``device_ids``, which mmengine
+    does not do on its own (its ``init_dist`` calls ``torch.cuda``). Our
+    ``tools/`` do the same before building the runner; this makes the host
+    tools work too.
     """
 
     def __init__(self, *args, **kwargs):
@@ -69,6 +78,22 @@ class RollingQRunner(Runner):
             return
         options = {} if options is True else dict(options)
         compile_submodules(unwrap_model(self.model), options, self.logger)
+
+    def setup_env(self, env_cfg: dict) -> None:
+        """mmengine's, after joining a gloo group for DDP on CPU."""
+        if self.launcher == 'pytorch' and not torch.cuda.is_available():
+            import torch.distributed as dist
+            if not dist.is_initialized():  # then mmengine skips init_dist
+                dist.init_process_group(backend='gloo')
+        super().setup_env(env_cfg)
+
+    def wrap_model(self, model_wrapper_cfg, model):
+        """mmengine's; on CPU, DDP without ``device_ids`` by default."""
+        if model_wrapper_cfg is None and self.distributed and \
+                not torch.cuda.is_available():
+            model_wrapper_cfg = dict(
+                type='MMDistributedDataParallel', device_ids=None)
+        return super().wrap_model(model_wrapper_cfg, model)
 
     def load_checkpoint(self,
                         filename: str,

@@ -21,12 +21,16 @@ dataset = dict(
 train_dataloader = dict(
     batch_size=64,  # the paper's batch size
     num_workers=0,  # in-memory arrays: workers would only add overhead
+    # no workers to keep alive; set because mmpretrain's tools/train.py
+    # defaults to persistent_workers=True, which needs num_workers > 0
+    persistent_workers=False,
     sampler=dict(type='DefaultSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
     dataset=dict(dataset, ann_file='train.npz'))
 val_dataloader = dict(
     batch_size=128,
     num_workers=0,
+    persistent_workers=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
     collate_fn=dict(type='default_collate'),
     dataset=dict(dataset, ann_file='val.npz', test_mode=True))

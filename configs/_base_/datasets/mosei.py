@@ -18,6 +18,9 @@ pipeline = [dict(type='PackMultimodalInputs', modalities=modalities)]
 train_dataloader = dict(
     batch_size=64,  # the paper
     num_workers=0,  # in-memory arrays: workers would only add overhead
+    # no workers to keep alive; set because mmpretrain's tools/train.py
+    # defaults to persistent_workers=True, which needs num_workers > 0
+    persistent_workers=False,
     sampler=dict(type='DefaultSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
     dataset=dict(
@@ -32,6 +35,7 @@ train_dataloader = dict(
 val_dataloader = dict(
     batch_size=64,
     num_workers=0,
+    persistent_workers=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
     collate_fn=dict(type='default_collate'),
     dataset=dict(
@@ -46,6 +50,7 @@ val_dataloader = dict(
 test_dataloader = dict(
     batch_size=64,
     num_workers=0,
+    persistent_workers=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
     collate_fn=dict(type='default_collate'),
     dataset=dict(

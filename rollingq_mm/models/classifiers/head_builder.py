@@ -12,7 +12,9 @@ def embed_dims(name: str, encoder) -> int:
     if not isinstance(dims, int):
         raise TypeError(f'encoder {name!r} ({type(encoder).__name__}) must '
                         'have an int attribute embed_dims (its token width) '
-                        'and may declare has_cls_token (default False)')
+                        'and may declare has_cls_token (default False); wrap '
+                        'a module that returns feature maps in '
+                        "dict(type='BackboneEncoder', backbone=...)")
     return dims
 
 

@@ -11,6 +11,7 @@ from torch import nn
 
 from rollingq_mm.registry import MODELS
 from ..balancers import BalanceContext, BaseBalancer
+from ..encoders import build_encoder
 from ..necks.base import BaseFusion
 from ..utils import build_module, pool_tokens, resolve_pools
 from .head_builder import (build_modality_heads, describe, embed_dims,
@@ -32,7 +33,10 @@ class MultimodalClassifier(BaseClassifier):
     ``models/balancers``) acts on the losses or the gradients.
 
     Every encoder declares ``embed_dims`` (its token width) and
-    ``has_cls_token``; the neck is bound to them when the model is built, so
+    ``has_cls_token``; an mmpretrain backbone (``dict(type='ResNet',
+    depth=18)``, ``VisionTransformer``, ``SwinTransformer``, ...) is wrapped
+    in a :class:`BackboneEncoder`, which declares them for it. The neck is
+    bound to them when the model is built, so
     pooling follows the encoders (CLS where there is one, else the mean) and
     the head's ``in_channels`` can be left out (it is the neck's width).
 
@@ -43,7 +47,9 @@ class MultimodalClassifier(BaseClassifier):
 
     Args:
         encoders (dict[str, dict]): Encoder config per modality; the keys are
-            the modality names and their order is the fusion order.
+            the modality names and their order is the fusion order. Any
+            mmpretrain backbone config works too (see
+            :class:`BackboneEncoder`).
         neck (dict): Fusion neck config (a :class:`BaseFusion`:
             AttentionFusion, ConcatFusion, ...).
         head (dict): mmpretrain head config, e.g. ``LinearClsHead``.
@@ -92,7 +98,7 @@ class MultimodalClassifier(BaseClassifier):
             raise ValueError('encoders must name at least one modality')
         self.modalities: List[str] = list(encoders)
         self.encoders = ModuleDict({
-            name: build_module(cfg)
+            name: build_encoder(cfg)
             for name, cfg in encoders.items()
         })
         self.token_dims = {

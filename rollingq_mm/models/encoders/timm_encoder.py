@@ -4,14 +4,13 @@ from typing import Optional
 
 import torch
 from mmengine.logging import MMLogger
-from mmengine.model import BaseModule
-from torch import nn
 
 from rollingq_mm.registry import MODELS
+from .frame_encoder import FrameTokenEncoder
 
 
 @MODELS.register_module()
-class TimmEncoder(BaseModule):
+class TimmEncoder(FrameTokenEncoder):
     """Wrap ``timm.create_model`` and return tokens [B, N, D].
 
     Images [B, C, H, W] give the tokens of ``forward_features`` (CLS and
@@ -79,12 +78,7 @@ class TimmEncoder(BaseModule):
         # Token 0 is a CLS token only for models that have one (ViTs with
         # class_token=True); CNN feature maps and pooled-token ViTs do not.
         self.has_cls_token = getattr(self.model, 'cls_token', None) is not None
-        self.num_frames = num_frames
-        self.temporal_embed = None
-        if num_frames is not None:
-            self.temporal_embed = nn.Parameter(
-                torch.zeros(1, num_frames, 1, self.embed_dims))
-            nn.init.trunc_normal_(self.temporal_embed, std=0.02)
+        self.init_frames(num_frames)
 
     def init_weights(self):
         """Apply ``init_cfg`` if given; otherwise keep timm's weights.
@@ -98,34 +92,9 @@ class TimmEncoder(BaseModule):
             initialize(self, self.init_cfg)
         self._is_init = True
 
-    def _tokens(self, x: torch.Tensor) -> torch.Tensor:
-        feats = self.model.forward_features(x)
+    def image_tokens(self, images: torch.Tensor) -> torch.Tensor:
+        """Tokens [B, N, D] of ``forward_features`` (CNN maps flattened)."""
+        feats = self.model.forward_features(images)
         if feats.dim() == 4:  # CNN feature map [B, C, H, W] -> [B, HW, C]
             feats = feats.flatten(2).transpose(1, 2)
         return feats
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Encode.
-
-        Args:
-            x (Tensor): Images [B, C, H, W] or video [B, C, T, H, W].
-
-        Returns:
-            Tensor: Tokens [B, N, D] (video: [B, T·N, D]).
-        """
-        if x.dim() == 4:
-            return self._tokens(x)
-        if x.dim() != 5:
-            raise ValueError(
-                'TimmEncoder expects images [B, C, H, W] or video '
-                f'[B, C, T, H, W], got shape {tuple(x.shape)}')
-        batch, _, frames = x.shape[:3]
-        if self.num_frames is not None and frames != self.num_frames:
-            raise ValueError(f'TimmEncoder was built with num_frames='
-                             f'{self.num_frames} but got {frames} frames; set '
-                             'num_frames to the clip length of the pipeline')
-        tokens = self._tokens(x.transpose(1, 2).flatten(0, 1))  # [B·T, N, D]
-        tokens = tokens.view(batch, frames, *tokens.shape[1:])
-        if self.temporal_embed is not None:
-            tokens = tokens + self.temporal_embed.to(tokens.dtype)
-        return tokens.flatten(1, 2)

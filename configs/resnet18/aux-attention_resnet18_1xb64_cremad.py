@@ -1,0 +1,6 @@
+# Unimodal auxiliary losses on attention fusion, CREMA-D, the
+# literature's ResNet-18 setup: a linear head per encoder, its
+# cross-entropy added with weight 1 (MMPareto's "uniform baseline").
+_base_ = ['./attention_resnet18_1xb64_cremad.py']
+
+model = dict(aux_heads=dict(type='LinearClsHead', num_classes=6))

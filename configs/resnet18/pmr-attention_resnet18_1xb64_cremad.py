@@ -1,0 +1,8 @@
+# PMR (Fan et al., CVPR 2023) on attention fusion, CREMA-D, the
+# literature's ResNet-18 setup (docs/balance_methods.md).
+_base_ = ['./attention_resnet18_1xb64_cremad.py']
+
+# alpha 2.0: the authors' CREMA-D runs (PMR bash.sh);
+# epochs 0-70, prototypes without momentum (theirs)
+model = dict(balancer=dict(type='PMR', alpha=2.0, end_epoch=70))
+custom_hooks = [dict(type='BalanceHook')]
