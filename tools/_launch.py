@@ -91,11 +91,11 @@ def build_runner(cfg: Config):
     return RUNNERS.build(cfg)
 
 
-def setup_distributed_without_gpu(cfg: Config) -> None:
-    """Run DDP on CPU (gloo) when no GPU is present.
+def check_launcher(cfg: Config) -> None:
+    """Say early what a launcher needs on a machine without GPUs.
 
-    mmengine's own init calls ``torch.cuda.set_device``, which fails without
-    a GPU; initialising the process group first makes mmengine skip it.
+    DDP on CPU itself is RollingQRunner's (it joins a gloo group and wraps
+    the model without ``device_ids``), so that mmpretrain's tools get it too.
     """
     if cfg.launcher == 'none' or torch.cuda.is_available():
         return
@@ -105,9 +105,3 @@ def setup_distributed_without_gpu(cfg: Config) -> None:
     if 'LOCAL_RANK' not in os.environ:
         raise RuntimeError('--launcher pytorch needs torchrun (LOCAL_RANK is '
                            'unset); use tools/dist_train.sh')
-    import torch.distributed as dist
-    if not dist.is_initialized():
-        dist.init_process_group(backend='gloo')
-    cfg.setdefault('model_wrapper_cfg',
-                   dict(type='MMDistributedDataParallel', device_ids=None))
-    cfg.env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'

@@ -2,8 +2,7 @@
 import argparse
 import os.path as osp
 
-from _launch import (add_common_args, build_runner, load_config,
-                     setup_distributed_without_gpu)
+from _launch import add_common_args, build_runner, check_launcher, load_config
 
 
 def parse_args(argv=None):
@@ -22,7 +21,7 @@ def main(argv=None):
                                 'exist')
     cfg = load_config(args)
     cfg.load_from = args.checkpoint
-    setup_distributed_without_gpu(cfg)
+    check_launcher(cfg)
     runner = build_runner(cfg)
     metrics = runner.test()
     if args.out:

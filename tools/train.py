@@ -2,8 +2,7 @@
 import argparse
 import os.path as osp
 
-from _launch import (add_common_args, build_runner, load_config,
-                     setup_distributed_without_gpu)
+from _launch import add_common_args, build_runner, check_launcher, load_config
 
 
 def parse_args(argv=None):
@@ -73,7 +72,7 @@ def merge_train_args(cfg, args):
 def main(argv=None):
     args = parse_args(argv)
     cfg = merge_train_args(load_config(args), args)
-    setup_distributed_without_gpu(cfg)
+    check_launcher(cfg)
     runner = build_runner(cfg)
     runner.train()
     return runner
