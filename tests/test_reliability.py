@@ -108,6 +108,7 @@ def test_zero_epochs_is_an_error(tmp_path):
         train(tmp_path, 'train_cfg.max_epochs=0')
 
 
+@pytest.mark.slow
 def test_a_run_that_ends_inside_the_warm_up_trains_with_one_warning(tmp_path):
     # the paper's schedule: 2.5 warm-up epochs, then the cosine
     from mmengine.config import Config
@@ -250,6 +251,7 @@ def test_a_checkpoint_that_would_run_code_is_refused(tmp_path, route):
     assert not marker.exists()
 
 
+@pytest.mark.slow
 def test_importing_the_package_leaves_mmengines_loader_alone():
     code = ('from mmengine.runner.checkpoint import CheckpointLoader as C\n'
             'before = C._schemes[""]\n'
@@ -267,6 +269,7 @@ def test_importing_the_package_leaves_mmengines_loader_alone():
 
 
 # -------------------------------------------------------------- divergence
+@pytest.mark.slow
 def test_a_diverging_run_stops_at_the_first_non_finite_loss(tmp_path):
     with pytest.raises(FloatingPointError) as error:
         train(tmp_path, 'train_cfg.max_epochs=3',

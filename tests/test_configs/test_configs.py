@@ -24,10 +24,25 @@ CONFIGS = sorted(
     if '_base_' not in path)
 SYNTHETIC = [path for path in CONFIGS if path.endswith('_synthetic.py')]
 AV_DIGITS = [path for path in CONFIGS if '_av-digits' in path]
+# The fast lane (-m "not slow") trains these; the full suite trains them all.
+FAST = ('rollingq/rollingq_synthetic.py',
+        'balance/ogm-ge-attention_synthetic.py',
+        'balance/pmr-concat_synthetic.py',
+        'balance/mmpareto-concat_synthetic.py', 'baselines/sum_synthetic.py',
+        'av_digits/rollingq_vit-tiny_1xb64_av-digits.py')
 
 
 def _name(path):
     return osp.relpath(path, osp.join(ROOT, 'configs'))
+
+
+def _lanes(paths):
+    """Each path as a parameter, marked slow unless it is in FAST."""
+    return [
+        pytest.param(
+            path, marks=[] if _name(path) in FAST else [pytest.mark.slow])
+        for path in paths
+    ]
 
 
 def test_configs_are_found():
@@ -59,7 +74,7 @@ def _one_iteration(cfg):
         'modalities']
 
 
-@pytest.mark.parametrize('path', SYNTHETIC, ids=_name)
+@pytest.mark.parametrize('path', _lanes(SYNTHETIC), ids=_name)
 def test_synthetic_config_trains_one_iteration(path):
     cfg = Config.fromfile(path)
     cfg.train_dataloader.dataset.num_samples = 16
@@ -81,7 +96,7 @@ def av_digits_stand_in(tmp_path_factory):
     return str(root)
 
 
-@pytest.mark.parametrize('path', AV_DIGITS, ids=_name)
+@pytest.mark.parametrize('path', _lanes(AV_DIGITS), ids=_name)
 def test_av_digits_config_trains_one_iteration(path, av_digits_stand_in):
     cfg = Config.fromfile(path)
     cfg.train_dataloader.dataset.data_root = av_digits_stand_in

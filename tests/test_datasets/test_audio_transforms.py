@@ -38,6 +38,7 @@ def test_stft_matches_a_numpy_reference():
         log_spectrogram(wave, n_fft, hop), expected, atol=1e-3)
 
 
+@pytest.mark.slow  # librosa's first call compiles with numba (~40 s)
 def test_resample_is_librosas_default():
     """soxr 'soxr_hq' at librosa's length ceil(N * r); checked against
     librosa.resample (the authors' library) and a band-limited tone."""

@@ -97,6 +97,7 @@ def test_paper_configs_share_one_pipeline(dataset):
         assert cfg.data_preprocessor == first.data_preprocessor
 
 
+@pytest.mark.slow  # librosa's first call compiles with numba (~40 s)
 def test_cremad_test_mode_equals_the_authors(cremad):
     cfg = load(PAPER_CONFIGS['cremad'][0])
     dataset = build(
@@ -141,6 +142,7 @@ def test_cremad_train_mode_equals_the_authors_for_one_seed(cremad):
         assert (visual - expected).abs().max().item() <= FRAME_MAX
 
 
+@pytest.mark.slow  # librosa
 def test_cremad_clips_shorter_than_one_second_keep_188_columns(tmp_path):
     """The project's fix: tile as often as needed (the authors: 3 times)."""
     cfg = load(PAPER_CONFIGS['cremad'][0])

@@ -47,6 +47,7 @@ def paper_dataset(config: str, loader: str, **overrides):
     return DATASETS.build(dataset_cfg)
 
 
+@pytest.mark.slow
 def test_prepare_cremad_on_flv_videos(tmp_path):
     import soundfile
     tool = load_tool('prepare_cremad')
@@ -98,6 +99,7 @@ def _dominant_hz(wave: np.ndarray, rate: int) -> float:
     return float(np.argmax(spectrum) * rate / wave.size)
 
 
+@pytest.mark.slow
 def test_prepare_kinetics_sounds_on_mp4_videos(tmp_path, capsys):
     tool = load_tool('prepare_kinetics_sounds')
     sys.path.insert(0, osp.join(ROOT, 'tools', 'dataset_converters'))

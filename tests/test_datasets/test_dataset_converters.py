@@ -221,6 +221,7 @@ def test_prepare_av_digits_pairs_splits_and_flags(tmp_path):
     assert dataset[0]['data_samples'].corrupted in ('audio', 'visual')
 
 
+@pytest.mark.slow
 def test_prepare_av_digits_is_deterministic_and_weakens(tmp_path):
     tool = load_tool('prepare_av_digits')
     fsdd = str(tmp_path / 'recordings')

@@ -111,7 +111,16 @@ def batch_of(loader_cfg: dict, root: str, size: int = 2) -> dict:
     return default_collate([dataset[i] for i in range(size)])
 
 
-@pytest.mark.parametrize('config', sorted(CONFIGS))
+# The fast lane (-m "not slow") trains one config per data layout (the three
+# Kinetics-Sounds ones read the same fixture layout as CREMA-D's frames).
+FAST = ('rollingq/rollingq_vit-b16-4l_1xb64_cremad.py',
+        'rollingq/rollingq_transformer-4l_1xb64_mosei.py')
+
+
+@pytest.mark.parametrize('config', [
+    pytest.param(name, marks=[] if name in FAST else [pytest.mark.slow])
+    for name in sorted(CONFIGS)
+])
 def test_config_trains_one_iteration(config, data_roots):
     dataset = CONFIGS[config]
     cfg = load(config)
@@ -135,6 +144,7 @@ def test_config_trains_one_iteration(config, data_roots):
     assert {'accuracy/top1', 'single-label/f1-score'} <= set(metrics)
 
 
+@pytest.mark.slow
 def test_rollingq_config_runs_an_epoch_with_the_runner(data_roots, tmp_path):
     """Schedules (2.5-epoch warm-up), the hook, checkpoints, validation."""
     from rollingq_mm.registry import RUNNERS

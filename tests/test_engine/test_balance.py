@@ -62,6 +62,7 @@ def _free_port():
         return sock.getsockname()[1]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('config', [
     'ogm-ge-concat_synthetic.py', 'pmr-attention_synthetic.py',
     'mmpareto-concat_synthetic.py', 'aux-attention_synthetic.py'

@@ -39,6 +39,7 @@ def run(tmp_path_factory):
     return work_dir
 
 
+@pytest.mark.slow
 def test_noise_robustness(run, tmp_path):
     rows = _tool('noise_robustness').main([
         CONFIG,
@@ -57,6 +58,7 @@ def test_noise_robustness(run, tmp_path):
             [CONFIG, str(run / 'epoch_2.pth'), '--modality', 'text'])
 
 
+@pytest.mark.slow
 def test_dynamic_adaptability(run, tmp_path):
     result = _tool('dynamic_adaptability').main([
         CONFIG,
@@ -91,6 +93,7 @@ def test_analyse_recovers_a_known_correlation():
     assert result['accuracy'] == 100.0
 
 
+@pytest.mark.slow
 def test_plot_dynamics(run, tmp_path):
     out = _tool('plot_dynamics').main(
         [str(run), '--out', str(tmp_path / 'dyn.png')])

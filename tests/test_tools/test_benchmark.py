@@ -60,6 +60,7 @@ def test_reference_fusion_and_no_weights():
     assert 'data_preprocessor' in model  # merged from the dataset config
 
 
+@pytest.mark.slow
 def test_bare_loop_compares_the_runner_with_a_plain_loop(tmp_path):
     out = tmp_path / 'overhead.json'
     result = benchmark.main([

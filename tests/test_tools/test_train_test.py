@@ -11,6 +11,9 @@ import sys
 import pytest
 import torch
 
+# every test here launches the tools in subprocesses
+pytestmark = pytest.mark.slow
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 MAIN = osp.join(ROOT, 'configs', 'rollingq', 'rollingq_synthetic.py')
 # a smaller embedded default keeps these end-to-end runs to seconds
