@@ -3,20 +3,12 @@
 # each side by 32: the log-mel [1, 32, 64] leaves 1 x 2 positions and the
 # handwriting [1, 8, 8] a single one, so the CLS token attends over 3 tokens.
 _base_ = [
-    '../_base_/models/resnet18-x2_concat.py',
+    '../_base_/models/resnet18-x2_attention.py',
     '../_base_/datasets/av_digits.py',
     '../_base_/schedules/sgd_steplr_100e.py', '../_base_/default_runtime.py'
 ]
 
 model = dict(
     encoders=dict(visual=dict(in_channels=1)),  # grayscale images [1, 8, 8]
-    neck=dict(
-        _delete_=True,
-        type='AttentionFusion',
-        embed_dims=512,  # ResNet-18's width: no projection
-        num_layers=1,  # RollingQ's fusion layer: one attention layer,
-        num_heads=1,  # one head, no FFN / residual,
-        attn_drop=0.2,  # dropout 0.2
-        proj_drop=0.2),
     head=dict(num_classes=10),  # digits
     probe_heads=dict(num_classes=10))

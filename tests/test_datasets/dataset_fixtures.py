@@ -4,6 +4,7 @@ Every builder writes into a given folder (pytest's ``tmp_path``) and returns
 what the tests need to know about it. Nothing is downloaded.
 """
 import csv
+import importlib.util
 import os
 import os.path as osp
 import pickle
@@ -22,6 +23,16 @@ CREMAD_CLIPS = [
 KS_CLIPS = [('-0DdlOuIFUI_000030_000040', 3), ('abc_000001_000011', 0),
             ('xyz_000100_000110', 30), ('k9_000005_000015', 12)]
 MOSEI_DIMS = {'text': 300, 'audio': 74, 'vision': 35}
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def load_converter(name: str):
+    """``tools/dataset_converters/<name>.py`` as a module."""
+    path = osp.join(ROOT, 'tools', 'dataset_converters', name + '.py')
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def write_wav(path: str,

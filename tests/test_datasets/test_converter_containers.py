@@ -5,7 +5,6 @@ VideoFlash, H.264 + AAC in mp4 as Kinetics); second s of each video shows a
 different real photograph, so the extracted 1-fps frames can be told apart.
 """
 import copy
-import importlib.util
 import os
 import os.path as osp
 import sys
@@ -13,20 +12,13 @@ import sys
 import authors_recipe as authors
 import numpy as np
 import pytest
+from dataset_fixtures import load_converter
 from mmengine.config import Config
 from real_media import photo_frame, speech_like, write_av_video
 
 from rollingq_mm.registry import DATASETS
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-
-def load_tool(name: str):
-    path = osp.join(ROOT, 'tools', 'dataset_converters', name + '.py')
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def nearest_photo(path: str, candidates: int) -> int:
@@ -50,7 +42,7 @@ def paper_dataset(config: str, loader: str, **overrides):
 @pytest.mark.slow
 def test_prepare_cremad_on_flv_videos(tmp_path):
     import soundfile
-    tool = load_tool('prepare_cremad')
+    tool = load_converter('prepare_cremad')
     raw, out = tmp_path / 'raw', str(tmp_path / 'cremad')
     clips = ['1001_DFA_ANG_XX', '1002_IEO_HAP_HI']
     for index, clip in enumerate(clips):
@@ -101,7 +93,7 @@ def _dominant_hz(wave: np.ndarray, rate: int) -> float:
 
 @pytest.mark.slow
 def test_prepare_kinetics_sounds_on_mp4_videos(tmp_path, capsys):
-    tool = load_tool('prepare_kinetics_sounds')
+    tool = load_converter('prepare_kinetics_sounds')
     sys.path.insert(0, osp.join(ROOT, 'tools', 'dataset_converters'))
     from _common import decode_audio
     videos, out = tmp_path / 'videos', str(tmp_path / 'ks')
@@ -165,7 +157,7 @@ def test_audio_decoding_errors(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, 'av', None)
     with pytest.raises(ImportError, match=r'pip install av.*\[video\]'):
         decode_audio(silent, 16000)
-    tool = load_tool('prepare_kinetics_sounds')
+    tool = load_converter('prepare_kinetics_sounds')
     list_file = tmp_path / 'list.txt'
     list_file.write_text('clipA 3\n')
     with pytest.raises(SystemExit, match='needs PyAV.*--audio-dir'):

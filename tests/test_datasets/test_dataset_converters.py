@@ -1,25 +1,15 @@
 """The converters: raw layouts -> the datasets' layouts, resume, overwrite."""
-import importlib.util
 import os
 import os.path as osp
 
 import numpy as np
 import pytest
-from dataset_fixtures import write_video, write_wav
+from dataset_fixtures import load_converter, write_video, write_wav
 
 from rollingq_mm.datasets.transforms.audio import wav_to_spectrogram
 from rollingq_mm.registry import DATASETS
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 LABELS = ('NEU', 'HAP', 'SAD', 'FEA', 'DIS', 'ANG')
-
-
-def load_tool(name: str):
-    path = osp.join(ROOT, 'tools', 'dataset_converters', name + '.py')
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def make_raw_cremad(raw: str) -> list:
@@ -35,7 +25,7 @@ def make_raw_cremad(raw: str) -> list:
 
 
 def test_prepare_cremad_end_to_end_and_resume(tmp_path, capsys):
-    tool = load_tool('prepare_cremad')
+    tool = load_converter('prepare_cremad')
     raw, out = str(tmp_path / 'raw'), str(tmp_path / 'cremad')
     clips = make_raw_cremad(raw)
     assert tool.main([raw, '--out-dir', out, '--test-ratio', '0.5']) == 0
@@ -92,7 +82,7 @@ def test_prepare_cremad_end_to_end_and_resume(tmp_path, capsys):
 
 
 def test_prepare_cremad_reports_bad_clips(tmp_path, capsys):
-    tool = load_tool('prepare_cremad')
+    tool = load_converter('prepare_cremad')
     raw = str(tmp_path / 'raw')
     clips = make_raw_cremad(raw)
     with open(osp.join(raw, 'VideoFlash', clips[1] + '.avi'), 'wb') as f:
@@ -106,7 +96,7 @@ def test_prepare_cremad_reports_bad_clips(tmp_path, capsys):
 
 
 def test_prepare_kinetics_sounds(tmp_path, capsys):
-    tool = load_tool('prepare_kinetics_sounds')
+    tool = load_converter('prepare_kinetics_sounds')
     videos, audio, out = (
         str(tmp_path / name) for name in ('videos', 'audio', 'ks'))
     clips = {
@@ -170,7 +160,7 @@ def _load_split(out, split):
 
 def test_prepare_av_digits_pairs_splits_and_flags(tmp_path):
     from sklearn.datasets import load_digits
-    tool = load_tool('prepare_av_digits')
+    tool = load_converter('prepare_av_digits')
     fsdd = str(tmp_path / 'recordings')
     names = make_fsdd(fsdd)
     out = str(tmp_path / 'av')
@@ -223,7 +213,7 @@ def test_prepare_av_digits_pairs_splits_and_flags(tmp_path):
 
 @pytest.mark.slow
 def test_prepare_av_digits_is_deterministic_and_weakens(tmp_path):
-    tool = load_tool('prepare_av_digits')
+    tool = load_converter('prepare_av_digits')
     fsdd = str(tmp_path / 'recordings')
     make_fsdd(fsdd, takes=3)
     common = [
