@@ -1,6 +1,6 @@
 """ExactResumeHook: a resumed run continues the random streams it replaces."""
 import random
-from typing import List, Optional
+from typing import Optional
 
 import numpy as np
 import torch
@@ -52,14 +52,17 @@ class ExactResumeHook(Hook):
     the interrupted run would have. This hook keeps the random streams:
 
     * after each training epoch (after the other hooks' work of the epoch,
-      before CheckpointHook writes), it gathers the state of every
-      generator of every rank — torch CPU and CUDA, NumPy's global one,
-      Python's ``random`` — and writes it into the checkpoint's
-      ``meta['exact_resume']`` as tensors and plain containers;
+      before CheckpointHook writes the epoch's checkpoint) and after each
+      validation (before CheckpointHook writes a best checkpoint), it
+      gathers the state of every generator of every rank — torch CPU and
+      CUDA, NumPy's global one, Python's ``random`` — and writes the latest
+      into the checkpoint's ``meta['exact_resume']`` as tensors and plain
+      containers;
     * on ``--resume`` (not ``load_from``), after the other ``before_train``
       checks (which draw samples), it sets this rank's generators to the
-      saved state. If the interrupted run validated after that checkpoint,
-      it then makes the draw that validation made: its loader's iterator
+      saved state. If the interrupted run validated after that checkpoint
+      (an epoch's checkpoint is written before the epoch's validation), it
+      then makes the draw that validation made: its loader's iterator
       takes one number from torch's generator when it is created.
 
     Exact (same weights after resume as without interruption, on the same
@@ -77,18 +80,26 @@ class ExactResumeHook(Hook):
     META_KEY = 'exact_resume'
 
     def __init__(self):
-        self._gathered: Optional[List[dict]] = None
+        self._latest: Optional[dict] = None
         self._to_restore: Optional[dict] = None
 
     def after_train_epoch(self, runner) -> None:
-        self._gathered = all_gather_object(capture_random_state())
+        # runner.epoch is the epoch just trained, 0-based, until the loop
+        # counts it: the loop validates after epoch runner.epoch + 1 or not
+        self._latest = dict(
+            random_states=all_gather_object(capture_random_state()),
+            validated=self._validates_after(runner, runner.epoch + 1))
+
+    def after_val_epoch(self, runner, metrics=None) -> None:
+        if self._latest is not None:  # validation inside a training run
+            self._latest = dict(
+                random_states=all_gather_object(capture_random_state()),
+                validated=False)  # a best checkpoint: after validation
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        if self._gathered is None:
+        if self._latest is None:
             return  # a checkpoint written outside a training epoch
-        checkpoint.setdefault('meta', {})[self.META_KEY] = dict(
-            random_states=self._gathered,
-            validated=self._validates_after(runner, runner.epoch + 1))
+        checkpoint.setdefault('meta', {})[self.META_KEY] = self._latest
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         if not getattr(runner, '_resume', False):

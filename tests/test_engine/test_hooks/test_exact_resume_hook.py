@@ -10,12 +10,14 @@ import random
 import socket
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
 
-from rollingq_mm.engine.hooks.exact_resume_hook import (capture_random_state,
+from rollingq_mm.engine.hooks.exact_resume_hook import (ExactResumeHook,
+                                                        capture_random_state,
                                                         restore_random_state)
 
 ROOT = osp.dirname(
@@ -56,6 +58,38 @@ def _interrupted(config, tmp_path, epoch=2):
     path = tmp_path / 'interrupted.py'
     cfg.dump(str(path))
     return str(path)
+
+
+def _fake_runner(epoch, max_epochs=4, val_interval=2):
+    loop = SimpleNamespace(
+        val_begin=1, val_interval=val_interval, max_epochs=max_epochs)
+    return SimpleNamespace(epoch=epoch, train_loop=loop, val_loop=object())
+
+
+def test_each_checkpoint_gets_the_states_of_its_moment():
+    hook = ExactResumeHook()
+    checkpoint = dict(meta={})
+    hook.before_save_checkpoint(_fake_runner(0), checkpoint)
+    assert checkpoint['meta'] == {}  # not in a training run
+    # after the 2nd epoch: validation follows its checkpoint
+    hook.after_train_epoch(_fake_runner(1))
+    hook.before_save_checkpoint(_fake_runner(1), checkpoint)
+    saved = checkpoint['meta']['exact_resume']
+    assert saved['validated'] and len(saved['random_states']) == 1
+    torch.rand(5)  # validation draws
+    hook.after_val_epoch(_fake_runner(2))
+    hook.before_save_checkpoint(_fake_runner(2), checkpoint)  # a best one
+    best = checkpoint['meta']['exact_resume']
+    assert not best['validated']
+    assert torch.equal(best['random_states'][0]['torch'],
+                       torch.get_rng_state())
+    # after the 3rd epoch of 4 with val_interval 2: no validation follows
+    hook.after_train_epoch(_fake_runner(2))
+    hook.before_save_checkpoint(_fake_runner(2), checkpoint)
+    assert not checkpoint['meta']['exact_resume']['validated']
+    hook.after_train_epoch(_fake_runner(3))  # the last epoch: it validates
+    hook.before_save_checkpoint(_fake_runner(3), checkpoint)
+    assert checkpoint['meta']['exact_resume']['validated']
 
 
 def _train(config, work_dir, *extra, launcher=None, epochs=4):
