@@ -1,5 +1,6 @@
 """RollingQRunner: mmengine's Runner with checkpoints that cannot go wrong
 silently."""
+import atexit
 import re
 
 import torch
@@ -85,6 +86,12 @@ class RollingQRunner(Runner):
             import torch.distributed as dist
             if not dist.is_initialized():  # then mmengine skips init_dist
                 dist.init_process_group(backend='gloo')
+                # mmengine never destroys the group; a gloo group torn down
+                # with the interpreter can abort the process after a
+                # finished run ("terminate called without an active
+                # exception"), so the group that was made here is destroyed
+                # before the interpreter exits.
+                atexit.register(_destroy_process_group)
         super().setup_env(env_cfg)
 
     def wrap_model(self, model_wrapper_cfg, model):
@@ -121,6 +128,12 @@ class RollingQRunner(Runner):
         self._has_loaded = True
         self.logger.info(f'Load checkpoint from {filename}')
         return checkpoint
+
+
+def _destroy_process_group() -> None:
+    import torch.distributed as dist
+    if dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def compile_submodules(model, options: dict, logger=None) -> list:
