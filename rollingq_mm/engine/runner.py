@@ -50,12 +50,14 @@ class RollingQRunner(Runner):
     Distributed on CPU: without a GPU, a ``--launcher pytorch`` run
     (torchrun, mmpretrain's ``tools/dist_train.sh``) joins a gloo process
     group and wraps the model in DDP without ``device_ids``, which mmengine
-    does not do on its own (its ``init_dist`` calls ``torch.cuda``). Our
-    ``tools/`` do the same before building the runner; this makes the host
-    tools work too.
+    does not do on its own (its ``init_dist`` calls ``torch.cuda``); our
+    tools and the host tools both get this from the runner. Once a
+    ``train``, ``val`` or ``test`` has finished, the group this runner
+    made is released at interpreter exit (see ``_release_process_group``).
     """
 
     def __init__(self, *args, **kwargs):
+        self._made_process_group = False  # set by setup_env, in __init__
         super().__init__(*args, **kwargs)
         if self.cfg.get('compile') and not callable(
                 getattr(Runner, '_maybe_compile', None)):
@@ -86,13 +88,33 @@ class RollingQRunner(Runner):
             import torch.distributed as dist
             if not dist.is_initialized():  # then mmengine skips init_dist
                 dist.init_process_group(backend='gloo')
-                # mmengine never destroys the group; a gloo group torn down
-                # with the interpreter can abort the process after a
-                # finished run ("terminate called without an active
-                # exception"), so the group that was made here is destroyed
-                # before the interpreter exits.
-                atexit.register(_destroy_process_group)
+                self._made_process_group = True
         super().setup_env(env_cfg)
+
+    def train(self):
+        """mmengine's; afterwards the group made here is released at exit."""
+        model = super().train()
+        self._release_process_group_at_exit()
+        return model
+
+    def val(self):
+        """mmengine's; afterwards the group made here is released at exit."""
+        metrics = super().val()
+        self._release_process_group_at_exit()
+        return metrics
+
+    def test(self):
+        """mmengine's; afterwards the group made here is released at exit."""
+        metrics = super().test()
+        self._release_process_group_at_exit()
+        return metrics
+
+    def _release_process_group_at_exit(self) -> None:
+        # Only after a loop finished: releasing the group waits for its
+        # queued collectives, which after an error could wait for a peer.
+        if self._made_process_group:
+            self._made_process_group = False
+            atexit.register(_release_process_group)
 
     def wrap_model(self, model_wrapper_cfg, model):
         """mmengine's; on CPU, DDP without ``device_ids`` by default."""
@@ -130,10 +152,24 @@ class RollingQRunner(Runner):
         return checkpoint
 
 
-def _destroy_process_group() -> None:
+def _release_process_group() -> None:
+    """Destroy the default group and free it while the interpreter lives.
+
+    mmengine never destroys the group. A gloo worker thread that drops the
+    last reference to a collective's Python-owned tensors must take the GIL;
+    if that happens once the interpreter is finalizing, the thread is
+    stopped inside a C++ destructor and the process aborts ("terminate
+    called without an active exception", SIGABRT) after a finished run.
+    ``destroy_process_group`` alone leaves the group alive inside the DDP
+    wrapper; collecting the finished runner's reference cycles frees it, and
+    the group's destructor joins its worker threads.
+    """
+    import gc
+
     import torch.distributed as dist
     if dist.is_initialized():
         dist.destroy_process_group()
+    gc.collect()
 
 
 def compile_submodules(model, options: dict, logger=None) -> list:
