@@ -2,6 +2,7 @@
 import copy
 import os.path as osp
 import sys
+from contextlib import nullcontext
 from typing import List, Optional
 
 import numpy as np
@@ -73,13 +74,6 @@ def test_loader(cfg, transforms: List[dict]):
         return Runner.build_dataloader(loader_cfg)
 
 
-def progress_bar(total: int):
-    """A progress bar with an ETA over ``total`` samples (all evaluations),
-    on a terminal; silent when the output is redirected."""
-    from rollingq_mm.utils.progress import make_progress_bar
-    return make_progress_bar(total)
-
-
 @torch.no_grad()
 def predict(model, loader, title: Optional[str] = None, progress=None) -> dict:
     """Predict every test sample.
@@ -88,8 +82,9 @@ def predict(model, loader, title: Optional[str] = None, progress=None) -> dict:
         model: The model, in eval mode.
         loader: The test loader.
         title (str, optional): Printed first.
-        progress (ProgressBar, optional): A bar shared by several
-            evaluations (its ETA covers them all); one of its own otherwise.
+        progress (optional): A bar of ``rollingq_mm.utils.progress`` shared
+            by several evaluations (its ETA covers them all); one of its own
+            otherwise.
 
     Returns:
         dict: ``sample_idx`` [S], ``pred`` [S], ``label`` [S] and
@@ -99,21 +94,19 @@ def predict(model, loader, title: Optional[str] = None, progress=None) -> dict:
     rows = dict(sample_idx=[], pred=[], label=[], share=[])
     if title:
         print(title)
-    own_bar = progress is None
-    if own_bar:
-        progress = progress_bar(len(loader.dataset))
-    for data in loader:
-        samples = model.test_step(data)
-        progress.update(len(samples))
-        for sample in samples:
-            rows['sample_idx'].append(int(sample.sample_idx))
-            rows['pred'].append(int(sample.pred_label))
-            rows['label'].append(int(sample.gt_label))
-            if 'attention_share' in sample:
-                rows['share'].append(sample.attention_share.float().cpu())
-    from rollingq_mm.utils.progress import QuietProgress
-    if own_bar and not isinstance(progress, QuietProgress):
-        print()  # end the terminal bar's line
+    from rollingq_mm.utils.progress import progress_bar
+    bar = progress_bar(len(loader.dataset)) if progress is None else \
+        nullcontext(progress)
+    with bar as progress:
+        for data in loader:
+            samples = model.test_step(data)
+            progress.update(len(samples))
+            for sample in samples:
+                rows['sample_idx'].append(int(sample.sample_idx))
+                rows['pred'].append(int(sample.pred_label))
+                rows['label'].append(int(sample.gt_label))
+                if 'attention_share' in sample:
+                    rows['share'].append(sample.attention_share.float().cpu())
     out = {k: np.asarray(v) for k, v in rows.items() if k != 'share'}
     out['share'] = torch.stack(
         rows['share']).numpy() if rows['share'] else None

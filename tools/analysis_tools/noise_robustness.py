@@ -10,9 +10,10 @@ import csv
 import os
 import os.path as osp
 
-from _analysis_common import (load_model, predict, progress_bar, test_loader,
-                              write_json)
+from _analysis_common import load_model, predict, test_loader, write_json
 from mmengine.config import DictAction
+
+from rollingq_mm.utils.progress import progress_bar
 
 
 def parse_args(argv=None):
@@ -56,17 +57,17 @@ def measure(args) -> list:
     ]
     print(f'{len(levels)} evaluation(s), {args.mode} noise on '
           f'{args.modality}: {levels}')
-    progress = progress_bar(sum(len(loader.dataset) for loader in loaders))
-    for level, loader in zip(levels, loaders):
-        out = predict(model, loader, progress=progress)
-        row = dict(
-            level=level,
-            accuracy=100 * float((out['pred'] == out['label']).mean()))
-        if out['share'] is not None:
-            for index, name in enumerate(out['modalities']):
-                row[f'share_{name}'] = float(out['share'][:, index].mean())
-        rows.append(row)
-    print()
+    with progress_bar(sum(len(loader.dataset)
+                          for loader in loaders)) as progress:
+        for level, loader in zip(levels, loaders):
+            out = predict(model, loader, progress=progress)
+            row = dict(
+                level=level,
+                accuracy=100 * float((out['pred'] == out['label']).mean()))
+            if out['share'] is not None:
+                for index, name in enumerate(out['modalities']):
+                    row[f'share_{name}'] = float(out['share'][:, index].mean())
+            rows.append(row)
     return rows
 
 

@@ -186,7 +186,7 @@ def run_jobs(title: str,
     Returns:
         list[str]: ``'clip_id: error'`` for each failed clip.
     """
-    from rollingq_mm.utils.progress import QuietProgress, make_progress_bar
+    from rollingq_mm.utils.progress import progress_bar
     items = list(items)
     todo = [it for it in items if overwrite or not osp.exists(output(it[0]))]
     kept = len(items) - len(todo)
@@ -195,17 +195,16 @@ def run_jobs(title: str,
     failures = []
     if not todo:
         return failures
-    bar = make_progress_bar(len(todo))  # silent when not on a terminal
     call = partial(_call, work)
-    if nproc > 1:
-        with Pool(nproc) as pool:
-            results = list(_progress(pool.imap_unordered(call, todo), bar))
-    else:
-        results = list(_progress(map(call, todo), bar))
-    failures = [f'{clip}: {error}' for clip, error in results if error]
-    if not isinstance(bar, QuietProgress):
-        print()  # end the bar's line
-    return failures
+    # a bar on a terminal only
+    with progress_bar(len(todo)) as bar:
+        if nproc > 1:
+            with Pool(nproc) as pool:
+                results = list(
+                    _progress(pool.imap_unordered(call, todo), bar))
+        else:
+            results = list(_progress(map(call, todo), bar))
+    return [f'{clip}: {error}' for clip, error in results if error]
 
 
 def _progress(results: Iterable, bar) -> Iterable:
