@@ -30,7 +30,8 @@ from torch import nn
 
 __all__ = [
     'CheckpointError', 'mmengine_checkpoint_types', 'load_checkpoint_file',
-    'check_fits', 'check_finite', 'pop_legacy_history'
+    'check_fits', 'check_finite', 'pop_legacy_history', 'is_resuming',
+    'meta_entry'
 ]
 
 # The RollingQ history buffer of each RollingQuery in release 1 and 2
@@ -167,6 +168,20 @@ def pop_legacy_history(checkpoint: dict) -> Dict[str, list]:
             meta = checkpoint['meta'] = {}
         meta[LEGACY_HISTORY_META] = moved
     return moved
+
+
+def is_resuming(runner) -> bool:
+    """Whether ``runner`` loads its checkpoint to resume a run (``--resume``,
+    mmengine's private ``_resume``), not to start one (``load_from``).
+
+    Hooks restore their state in ``after_load_checkpoint`` only then.
+    """
+    return bool(getattr(runner, '_resume', False))
+
+
+def meta_entry(checkpoint: dict, key: str):
+    """``checkpoint['meta'][key]``, or None where either is missing."""
+    return (checkpoint.get('meta') or {}).get(key)
 
 
 def check_finite(state_dict: Dict[str, torch.Tensor], filename: str) -> None:

@@ -3,6 +3,7 @@ from mmengine.hooks import Hook
 
 from rollingq_mm.models.rollingq import unwrap_model
 from rollingq_mm.registry import HOOKS
+from rollingq_mm.utils.checkpoint import is_resuming, meta_entry
 
 
 @HOOKS.register_module()
@@ -39,8 +40,8 @@ class BalanceHook(Hook):
         checkpoint.setdefault('meta', {})[self.META_KEY] = state
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        state = (checkpoint.get('meta') or {}).get(self.META_KEY)
-        if state is not None and getattr(runner, '_resume', False):
+        state = meta_entry(checkpoint, self.META_KEY)
+        if state is not None and is_resuming(runner):
             self._balancer(runner).load_state_dict(state)
 
     def before_train_epoch(self, runner) -> None:

@@ -8,6 +8,7 @@ from mmengine.dist import all_gather_object, get_rank, get_world_size
 from mmengine.hooks import Hook
 
 from rollingq_mm.registry import HOOKS
+from rollingq_mm.utils.checkpoint import is_resuming, meta_entry
 
 
 def capture_random_state() -> dict:
@@ -40,6 +41,14 @@ def restore_random_state(state: dict) -> None:
     torch.set_rng_state(state['torch'].cpu())
     if state['cuda'] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all([s.cpu() for s in state['cuda']])
+
+
+def _every_rank_state(validated: bool) -> dict:
+    """Every rank's :func:`capture_random_state` (a collective), and whether
+    a validation follows before training continues."""
+    return dict(
+        random_states=all_gather_object(capture_random_state()),
+        validated=validated)
 
 
 @HOOKS.register_module()
@@ -86,15 +95,13 @@ class ExactResumeHook(Hook):
     def after_train_epoch(self, runner) -> None:
         # runner.epoch is the epoch just trained, 0-based, until the loop
         # counts it: the loop validates after epoch runner.epoch + 1 or not
-        self._latest = dict(
-            random_states=all_gather_object(capture_random_state()),
+        self._latest = _every_rank_state(
             validated=self._validates_after(runner, runner.epoch + 1))
 
     def after_val_epoch(self, runner, metrics=None) -> None:
         if self._latest is not None:  # validation inside a training run
-            self._latest = dict(
-                random_states=all_gather_object(capture_random_state()),
-                validated=False)  # a best checkpoint: after validation
+            # a best checkpoint, written after this validation
+            self._latest = _every_rank_state(validated=False)
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         if self._latest is None:
@@ -102,9 +109,9 @@ class ExactResumeHook(Hook):
         checkpoint.setdefault('meta', {})[self.META_KEY] = self._latest
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        if not getattr(runner, '_resume', False):
+        if not is_resuming(runner):
             return
-        saved = (checkpoint.get('meta') or {}).get(self.META_KEY)
+        saved = meta_entry(checkpoint, self.META_KEY)
         if saved is None:
             runner.logger.warning(
                 'ExactResumeHook: the checkpoint holds no random states (an '

@@ -13,7 +13,8 @@ from rollingq_mm.models.utils import eval_mode, preprocessed_batches
 from rollingq_mm.ops import (ROTATION_METHODS, anchor_query, exceeds_threshold,
                              modality_weights, rotation_between)
 from rollingq_mm.registry import HOOKS
-from rollingq_mm.utils.checkpoint import pop_legacy_history
+from rollingq_mm.utils.checkpoint import (is_resuming, meta_entry,
+                                          pop_legacy_history)
 from rollingq_mm.utils.progress import progress_bar
 from .statistics_collector import StatisticsCollector
 
@@ -142,9 +143,9 @@ class RollingQHook(Hook):
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         """Restore :attr:`history` when resuming (not for ``load_from``)."""
         legacy = pop_legacy_history(checkpoint)
-        if not getattr(runner, '_resume', False):
+        if not is_resuming(runner):
             return
-        state = (checkpoint.get('meta') or {}).get(self.META_KEY)
+        state = meta_entry(checkpoint, self.META_KEY)
         if state is not None:
             self.history = {
                 name: [RotationCheck.from_dict(check) for check in checks]

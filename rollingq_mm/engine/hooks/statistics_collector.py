@@ -41,7 +41,7 @@ class StatisticsCollector:
     @property
     def unseen(self) -> List[str]:
         """The queries whose attention has not run since opening."""
-        return [name for name, stats in self.statistics.items() if not stats]
+        return [name for name, sums in self.statistics.items() if sums is None]
 
     def open(self) -> 'StatisticsCollector':
         """Start adding records (registers the forward hooks)."""
