@@ -1,4 +1,7 @@
-"""Small models shared by the tests (random init, CPU, milliseconds)."""
+"""Small models shared by the tests (random init, CPU, milliseconds), and a
+free port for the tests that launch torchrun."""
+import socket
+
 from rollingq_mm.registry import MODELS
 
 # A one-block ViT on 16x16 inputs with 8x8 patches: 4 tokens + CLS, width 16.
@@ -53,3 +56,10 @@ def tiny_classifier(neck=None, **kwargs):
         probe_heads=dict(type='LinearClsHead', num_classes=4))
     cfg.update(kwargs)
     return MODELS.build(cfg)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago (for torchrun)."""
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]

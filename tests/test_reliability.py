@@ -54,16 +54,6 @@ def run_test_tool(config, checkpoint, tmp_path, *extra):
 
 
 # ----------------------------------------------------------- schedules
-class LrRecorder:
-    """A hook that records the lr of every training iteration."""
-
-    def __init__(self):
-        self.lrs = []
-
-    def __call__(self, runner, **_):
-        self.lrs.append(runner.optim_wrapper.get_lr()['lr'][0])
-
-
 def _train_recording_lr(tmp_path, config, *options):
     """Train ``config`` with tools/train.py's code; the lr of every
     iteration and the runner."""

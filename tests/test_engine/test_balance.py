@@ -1,7 +1,6 @@
 """Balance methods through the engine: hook, optim wrapper, tools, DDP."""
 import os
 import os.path as osp
-import socket
 import subprocess
 from types import SimpleNamespace
 
@@ -10,7 +9,7 @@ import torch
 from mmengine.optim import OptimWrapper
 
 from rollingq_mm.engine import BalancedOptimWrapper, BalanceHook
-from tests.helpers import tiny_classifier
+from tests.helpers import free_port, tiny_classifier
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SMALL = [
@@ -56,12 +55,6 @@ def test_the_wrapper_scales_what_the_balancer_differentiates():
     assert wrapper.scaled(torch.tensor(2.)).item() == 16.
 
 
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize('config', [
     'ogm-ge-concat_synthetic.py', 'pmr-attention_synthetic.py',
@@ -77,7 +70,7 @@ def test_two_cpu_ranks_stay_identical(tmp_path, config):
                     "custom_imports = dict(imports=['rollingq_mm', "
                     "'tests.test_tools.rank_dump_hook'])\n"
                     f"custom_hooks = [{', '.join(hooks)}]\n")
-    env = dict(os.environ, PORT=str(_free_port()), OMP_NUM_THREADS='1')
+    env = dict(os.environ, PORT=str(free_port()), OMP_NUM_THREADS='1')
     result = subprocess.run([
         'bash', 'tools/dist_train.sh',
         str(path), '2', '--work-dir',

@@ -6,7 +6,8 @@ import sys
 
 import pytest
 
-from tests.test_tools.test_train_test import ROOT, _free_port
+from tests.helpers import free_port
+from tests.test_tools.test_train_test import ROOT
 
 # A one-process gloo group with a DDP-wrapped model held in a reference
 # cycle (as a finished runner holds it) and a collective on Python tensors.
@@ -42,7 +43,7 @@ print(before, during, threads(), dist.is_initialized())
     not os.path.isdir('/proc/self/task'), reason='counts threads in /proc')
 def test_the_released_group_joins_its_worker_threads():
     result = subprocess.run([sys.executable, '-c', SCRIPT,
-                             str(_free_port())],
+                             str(free_port())],
                             cwd=ROOT,
                             capture_output=True,
                             text=True,

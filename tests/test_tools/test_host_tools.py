@@ -14,7 +14,8 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from tests.test_tools.test_train_test import MAIN, ROOT, SMALL, _free_port
+from tests.helpers import free_port
+from tests.test_tools.test_train_test import MAIN, ROOT, SMALL, _load
 
 HOST_TOOLS = osp.join(
     importlib.util.find_spec('mmpretrain').submodule_search_locations[0],
@@ -52,10 +53,6 @@ def _last_val_metrics(work_dir):
     return {k: v for k, v in last.items() if k not in ('time', 'data_time')}
 
 
-def _state(path):
-    return torch.load(path, map_location='cpu', weights_only=False)
-
-
 @pytest.fixture(scope='module')
 def host_and_ours(tmp_path_factory):
     """The embedded default, 2 epochs, by mmpretrain's train.py and ours."""
@@ -73,8 +70,8 @@ def test_host_train_gives_our_final_metrics_and_weights(host_and_ours):
     metrics = _last_val_metrics(host)
     assert metrics['step'] == 2
     assert metrics == _last_val_metrics(ours)  # every metric, exactly
-    host_state = _state(host / 'epoch_2.pth')['state_dict']
-    our_state = _state(ours / 'epoch_2.pth')['state_dict']
+    host_state = _load(host / 'epoch_2.pth')['state_dict']
+    our_state = _load(ours / 'epoch_2.pth')['state_dict']
     assert host_state.keys() == our_state.keys()
     for key, value in our_state.items():
         assert torch.equal(host_state[key], value), key
@@ -117,7 +114,7 @@ def test_host_test_gives_our_metrics(host_and_ours, tmp_path):
 def test_host_test_loads_checkpoints_safely_and_strictly(
         host_and_ours, tmp_path):
     host, _ = host_and_ours
-    checkpoint = _state(host / 'epoch_2.pth')
+    checkpoint = _load(host / 'epoch_2.pth')
     checkpoint['state_dict']['neck.extra.weight'] = torch.zeros(1)
     path = tmp_path / 'extra_key.pth'
     torch.save(checkpoint, path)
@@ -138,7 +135,7 @@ def test_host_dist_train_runs_two_cpu_ranks_like_ours(tmp_path):
     for name, script in (('host', osp.join(HOST_TOOLS, 'dist_train.sh')),
                          ('ours', 'tools/dist_train.sh')):
         work_dir = tmp_path / name
-        env = dict(os.environ, PORT=str(_free_port()), OMP_NUM_THREADS='1')
+        env = dict(os.environ, PORT=str(free_port()), OMP_NUM_THREADS='1')
         subprocess.run([
             'bash', script, MAIN, '2', '--work-dir',
             str(work_dir), '--cfg-options', 'train_cfg.max_epochs=2', *SMALL
@@ -193,7 +190,7 @@ def test_a_users_mmpretrain_config_trains_with_the_host_tool(tmp_path):
         str(config), '--work-dir',
         str(tmp_path), '--no-persistent-workers'
     ])
-    state = _state(tmp_path / 'epoch_1.pth')['state_dict']
+    state = _load(tmp_path / 'epoch_1.pth')['state_dict']
     assert 'encoders.audio.backbone.layer4.1.conv2.weight' in state
     assert int(state['neck.layers.0.rolling_query.num_rotations']) == 1
     assert 'accuracy/top1' in _last_val_metrics(tmp_path)

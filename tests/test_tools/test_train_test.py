@@ -4,12 +4,13 @@ import json
 import os
 import os.path as osp
 import re
-import socket
 import subprocess
 import sys
 
 import pytest
 import torch
+
+from tests.helpers import free_port
 
 # every test here launches the tools in subprocesses
 pytestmark = pytest.mark.slow
@@ -116,12 +117,6 @@ def test_resume_restores_rotation_and_respects_the_cap(trained_capped,
     assert _history(checkpoint) == [(1, True), (2, False), (3, False)]
 
 
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
 def test_dist_train_two_cpu_ranks_agree_on_the_rotation(tmp_path):
     config = tmp_path / 'ddp.py'
     config.write_text(
@@ -131,7 +126,7 @@ def test_dist_train_two_cpu_ranks_agree_on_the_rotation(tmp_path):
         "custom_hooks = [dict(type='RollingQHook', max_rotations=2),\n"
         "                dict(type='DumpRotationHook', "
         f"out_dir='{tmp_path}')]\n")
-    env = dict(os.environ, PORT=str(_free_port()), OMP_NUM_THREADS='1')
+    env = dict(os.environ, PORT=str(free_port()), OMP_NUM_THREADS='1')
     _run([
         'bash', 'tools/dist_train.sh',
         str(config), '2', '--work-dir',

@@ -7,7 +7,6 @@ compares every tensor of the final checkpoints.
 import os
 import os.path as osp
 import random
-import socket
 import subprocess
 import sys
 from types import SimpleNamespace
@@ -19,6 +18,7 @@ import torch
 from rollingq_mm.engine.hooks.exact_resume_hook import (ExactResumeHook,
                                                         capture_random_state,
                                                         restore_random_state)
+from tests.helpers import free_port
 
 ROOT = osp.dirname(
     osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
@@ -99,7 +99,7 @@ def _train(config, work_dir, *extra, launcher=None, epochs=4):
         command = ['bash', 'tools/dist_train.sh', config, '2', *args[1:]]
     else:
         command = [sys.executable, 'tools/train.py', *args]
-    env = dict(os.environ, OMP_NUM_THREADS='1', PORT=str(_free_port()))
+    env = dict(os.environ, OMP_NUM_THREADS='1', PORT=str(free_port()))
     result = subprocess.run(
         command + ['--cfg-options', *options],
         cwd=ROOT,
@@ -110,12 +110,6 @@ def _train(config, work_dir, *extra, launcher=None, epochs=4):
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-6000:]
     return output
-
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 def _final_state(work_dir, epochs=4):
