@@ -142,14 +142,16 @@ def test_non_strict_loads_what_fits_when_asked(tmp_path):
 def test_the_first_release_checkpoint_still_loads_and_evaluates(tmp_path):
     metrics = run_test_tool(MAIN, OLD_CHECKPOINT, tmp_path)
     assert metrics['accuracy/top1'] > 20  # trained 2 epochs on 256 samples
-    from rollingq_mm.models.records import RotationCheck
     from rollingq_mm.utils import load_checkpoint_file
-    checkpoint = load_checkpoint_file(OLD_CHECKPOINT)
+    checkpoint = load_checkpoint_file(
+        OLD_CHECKPOINT, modalities=['audio', 'visual'])
     assert not any('air_history' in key for key in checkpoint['state_dict'])
-    rows = checkpoint['meta']['legacy_air_history'][
+    # converted once, at load, into RollingQHook's state
+    checks = checkpoint['meta']['rollingq_hook']['checks'][
         'neck.layers.0.rolling_query']
-    checks = [RotationCheck.from_legacy_row(row) for row in rows]
-    assert [(c.epoch, c.rotated) for c in checks] == [(1, True), (2, True)]
+    assert [(c['epoch'], c['rotated']) for c in checks] == [(1, True),
+                                                            (2, True)]
+    assert list(checks[0]['cosines']) == ['audio', 'visual']
 
 
 @pytest.mark.slow

@@ -8,6 +8,7 @@ from mmengine.dataset import BaseDataset
 
 from rollingq_mm.registry import DATASETS
 from rollingq_mm.utils.errors import ReadableKeyError
+from .seeded_samples import SeededSamplesMixin
 
 # Rows per chunk of the finiteness scan are chosen so that one chunk is at
 # most this many bytes: a memory-mapped folder larger than memory is read
@@ -51,7 +52,7 @@ def count_non_finite(array: np.ndarray) -> tuple:
     return values, samples, first
 
 
-class InMemoryMultimodalDataset(BaseDataset):
+class InMemoryMultimodalDataset(SeededSamplesMixin, BaseDataset):
     """Base for datasets given as ``{modality: array[N, ...]}`` + labels [N].
 
     Samples are sliced lazily in :meth:`get_data_info`, so the arrays are

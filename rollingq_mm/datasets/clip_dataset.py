@@ -5,12 +5,13 @@ from typing import List, Optional, Sequence, Tuple
 from mmengine.dataset import BaseDataset
 from mmengine.logging import MMLogger
 
+from .seeded_samples import SeededSamplesMixin
 from .transforms.frames import scan_frames
 
 AV_MODALITIES = ('audio', 'visual')
 
 
-class AudioVisualClipDataset(BaseDataset):
+class AudioVisualClipDataset(SeededSamplesMixin, BaseDataset):
     """Base of datasets whose clips have an audio file and a frame folder.
 
     Subclasses implement :meth:`read_annotations` (the split file ->

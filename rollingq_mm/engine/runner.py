@@ -7,10 +7,15 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
+from torch.utils.data import DataLoader
 
 from rollingq_mm.models.rollingq import unwrap_model
 from rollingq_mm.registry import RUNNERS
 from rollingq_mm.utils.checkpoint import check_fits, load_checkpoint_file
+
+# The default hooks mmengine registers itself; None removes one of them.
+MMENGINE_DEFAULT_HOOKS = ('runtime_info', 'timer', 'sampler_seed', 'logger',
+                          'param_scheduler', 'checkpoint')
 
 
 @RUNNERS.register_module()
@@ -116,6 +121,29 @@ class RollingQRunner(Runner):
             self._made_process_group = False
             atexit.register(_release_process_group)
 
+    def register_default_hooks(self, hooks=None) -> None:
+        """mmengine's, where any default hook set to None is left out.
+
+        mmengine accepts None only for its own six defaults (``timer``,
+        ``checkpoint``, ...) and fails an assertion for the others that our
+        ``default_runtime`` adds (``exact_resume``, ``preflight``, ...).
+        """
+        if hooks is not None:
+            hooks = {
+                name: hook
+                for name, hook in hooks.items()
+                if hook is not None or name in MMENGINE_DEFAULT_HOOKS
+            }
+        super().register_default_hooks(hooks)
+
+    @staticmethod
+    def build_dataloader(dataloader, seed=None, diff_rank_seed=False):
+        """mmengine's, as a :class:`OneDrawPerEpochLoader`."""
+        loader = Runner.build_dataloader(dataloader, seed, diff_rank_seed)
+        if type(loader) is DataLoader:
+            loader.__class__ = OneDrawPerEpochLoader
+        return loader
+
     def wrap_model(self, model_wrapper_cfg, model):
         """mmengine's; on CPU, DDP without ``device_ids`` by default."""
         if model_wrapper_cfg is None and self.distributed and \
@@ -137,12 +165,13 @@ class RollingQRunner(Runner):
         if re.match(r'^[a-z0-9+-]+://', str(filename)):
             return super().load_checkpoint(filename, map_location, strict,
                                            revise_keys)
+        model = unwrap_model(self.model)
         checkpoint = load_checkpoint_file(
             filename,
             map_location,
-            trust=bool(self.cfg.get('trust_checkpoint', False)))
+            trust=bool(self.cfg.get('trust_checkpoint', False)),
+            modalities=getattr(model, 'modalities', None))
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
-        model = unwrap_model(self.model)
         if self.cfg.get('load_strict', True):
             check_fits(model, checkpoint, filename)
         checkpoint = _load_checkpoint_to_model(
@@ -150,6 +179,30 @@ class RollingQRunner(Runner):
         self._has_loaded = True
         self.logger.info(f'Load checkpoint from {filename}')
         return checkpoint
+
+
+class OneDrawPerEpochLoader(DataLoader):
+    """A DataLoader that takes one number from its generator per epoch,
+    whatever its workers.
+
+    Creating a loader's iterator draws the workers' base seed from the
+    loader's generator (torch's global one by default): every epoch with
+    ``num_workers=0`` or non-persistent workers, only the first with
+    persistent workers. Training's dropout and noise come from the same
+    global generator, so without this a config trained with 8 persistent
+    workers would draw other dropout masks from epoch 2 on than with 0
+    workers. Here a persistent iterator that is reused draws the same one
+    number, so the main process's streams do not depend on the workers.
+    (The base seed itself no longer matters with
+    :class:`~rollingq_mm.datasets.SeededSampler`: each sample reseeds.)
+    """
+
+    def __iter__(self):
+        if self.persistent_workers and self.num_workers > 0 and \
+                self._iterator is not None:
+            torch.empty((),
+                        dtype=torch.int64).random_(generator=self.generator)
+        return super().__iter__()
 
 
 def _release_process_group() -> None:

@@ -14,15 +14,15 @@ Used by :class:`~rollingq_mm.engine.RollingQRunner` for ``load_from``,
   weights are checked for NaN / inf.
 * **Strict by default.** :func:`check_fits` lists missing, unexpected and
   mis-shaped keys and says which experiment the checkpoint came from.
-* **Older releases load.** :func:`pop_legacy_history` takes the RollingQ
-  history that the first two releases kept as a model buffer out of the
-  state dict (RollingQHook reads it from there on resume).
+* **Older releases load.** :func:`pop_legacy_history` converts the RollingQ
+  history that the first two releases kept as a model buffer into
+  RollingQHook's state in the meta, once, as the file is loaded.
 """
 import os.path as osp
 import pickle
 import re
 import zipfile
-from typing import Dict
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 import torch
@@ -35,9 +35,10 @@ __all__ = [
 ]
 
 # The RollingQ history buffer of each RollingQuery in release 1 and 2
-# checkpoints; the hook's state in checkpoint['meta'] has replaced it.
+# checkpoints; RollingQHook's state in checkpoint['meta'] (under its
+# META_KEY) has replaced it.
 LEGACY_HISTORY_BUFFER = 'air_history'
-LEGACY_HISTORY_META = 'legacy_air_history'
+LEGACY_HISTORY_META = 'rollingq_hook'
 
 TRUST_HINT = ('If you trust this file (you made it), pass --trust-checkpoint '
               'to tools/train.py / test.py, or set trust_checkpoint=True in '
@@ -85,7 +86,8 @@ def _check_zip(filename: str) -> None:
 
 def load_checkpoint_file(filename: str,
                          map_location='cpu',
-                         trust: bool = False) -> dict:
+                         trust: bool = False,
+                         modalities: Optional[Sequence[str]] = None) -> dict:
     """Load a local checkpoint after checking it is intact and safe.
 
     Args:
@@ -93,6 +95,9 @@ def load_checkpoint_file(filename: str,
         map_location: As for ``torch.load``. Defaults to 'cpu'.
         trust (bool): Unpickle everything (trusted files only).
             Defaults to False.
+        modalities (Sequence[str], optional): The model's modality names,
+            for the history of a release 1/2 checkpoint (see
+            :func:`pop_legacy_history`). Defaults to None.
 
     Returns:
         dict: The checkpoint (a bare state dict is wrapped as
@@ -132,42 +137,53 @@ def load_checkpoint_file(filename: str,
                               f'{type(checkpoint).__name__}, not a dict')
     if 'state_dict' not in checkpoint:
         checkpoint = dict(state_dict=checkpoint)
-    pop_legacy_history(checkpoint)
+    pop_legacy_history(checkpoint, modalities)
     check_finite(checkpoint['state_dict'], filename)
     return checkpoint
 
 
-def pop_legacy_history(checkpoint: dict) -> Dict[str, list]:
-    """Move release 1/2 ``<query>.air_history`` buffers out of the state
-    dict into ``checkpoint['meta']['legacy_air_history']``.
+def pop_legacy_history(
+        checkpoint: dict,
+        modalities: Optional[Sequence[str]] = None) -> Dict[str, list]:
+    """Convert the release 1/2 ``<query>.air_history`` buffers of the state
+    dict into RollingQHook's state in ``checkpoint['meta']``.
 
-    Idempotent: a second call finds nothing more to move and returns what
-    the first one moved.
+    Each buffer leaves the state dict (the model has no such buffer now);
+    its rows become :class:`~rollingq_mm.models.records.RotationCheck`
+    dicts in ``meta['rollingq_hook']['checks'][<query name>]``, the place
+    where RollingQHook keeps its history, unless the meta has that already.
+    Called once, when the file is loaded.
 
     Args:
         checkpoint (dict): With ``state_dict`` (and optionally ``meta``).
+        modalities (Sequence[str], optional): The model's modality names,
+            in order, to name the rows' values; ``'0'``, ``'1'``, ... when
+            not given.
 
     Returns:
-        dict[str, list]: The rows of each query's history (``[E, C]`` as
-        nested lists), by query name (``neck.layers.0.rolling_query``);
-        decode a row with ``RotationCheck.from_legacy_row``.
+        dict[str, list]: The converted checks (dicts) by query name
+        (``neck.layers.0.rolling_query``); empty for a newer checkpoint.
     """
+    from rollingq_mm.models.records import RotationCheck
     state = checkpoint.get('state_dict') or {}
     suffix = '.' + LEGACY_HISTORY_BUFFER
     keys = [
         k for k in state if k == LEGACY_HISTORY_BUFFER or k.endswith(suffix)
     ]
-    meta = checkpoint.get('meta')
-    moved = dict((meta or {}).get(LEGACY_HISTORY_META) or {})
+    converted = {}
     for key in keys:
         name = re.sub(r'^module\.', '',
                       key[:-len(suffix)] if key.endswith(suffix) else '')
-        moved[name] = state.pop(key).tolist()
-    if keys:
+        converted[name] = [
+            RotationCheck.from_legacy_row(row, modalities).to_dict()
+            for row in state.pop(key).tolist()
+        ]
+    meta = checkpoint.get('meta')
+    if converted and meta_entry(checkpoint, LEGACY_HISTORY_META) is None:
         if meta is None:
             meta = checkpoint['meta'] = {}
-        meta[LEGACY_HISTORY_META] = moved
-    return moved
+        meta[LEGACY_HISTORY_META] = dict(checks=converted)
+    return converted
 
 
 def is_resuming(runner) -> bool:

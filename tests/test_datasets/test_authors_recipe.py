@@ -142,6 +142,32 @@ def test_cremad_train_mode_equals_the_authors_for_one_seed(cremad):
         assert (visual - expected).abs().max().item() <= FRAME_MAX
 
 
+def test_cremad_train_mode_with_seeded_samples_equals_the_authors(cremad):
+    """The training loader's path (SeededSampler's keys): each transform
+    draws from the stream of (seed, epoch, sample, position), and the
+    authors' code fed from the same streams gives the same frames."""
+    from rollingq_mm.datasets import SampleKey
+    from rollingq_mm.utils.random_streams import seed_global_generators
+    cfg = load(PAPER_CONFIGS['cremad'][0])
+    dataset = build(
+        cfg.train_dataloader, data_root=cremad['root'], spec_prefix=None)
+    names = [type(t).__name__ for t in dataset.pipeline.transforms]
+    frames_at = names.index('LoadFrames')
+    transforms_at = names.index('FrameTransforms')
+    for index in range(len(dataset)):
+        key = SampleKey(index, seed=11, epoch=3)
+        sample = dataset[key]
+        paths = dataset.get_data_info(index)['frame_paths']
+        seed_global_generators((11, 3, index, frames_at))
+        their_inds = authors.cremad_frame_indices(len(paths))
+        seed_global_generators((11, 3, index, transforms_at))
+        expected = authors.frames([paths[i] for i in their_inds], train=True)
+        visual = preprocess(cfg, [sample])['visual'][0]
+        assert (visual - expected).abs().max().item() <= FRAME_MAX
+        again = preprocess(cfg, [dataset[key]])['visual'][0]
+        assert torch.equal(visual, again)
+
+
 @pytest.mark.slow  # librosa
 def test_cremad_clips_shorter_than_one_second_keep_188_columns(tmp_path):
     """The project's fix: tile as often as needed (the authors: 3 times)."""

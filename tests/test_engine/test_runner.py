@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from tests.helpers import free_port
 from tests.test_tools.test_train_test import ROOT
@@ -54,3 +55,52 @@ def test_the_released_group_joins_its_worker_threads():
     assert int(during) > int(before)  # gloo's worker and transport threads
     assert int(after) == int(before)
     assert initialized == 'False'
+
+
+def _draws_per_epoch(loader_class, num_workers, persistent, epochs=3):
+    """How far torch's global generator moves while ``epochs`` epochs of a
+    loader are iterated, as the position of its next draw."""
+    from torch.utils.data import DataLoader
+    loader = DataLoader(
+        list(range(4)),
+        batch_size=2,
+        num_workers=num_workers,
+        persistent_workers=persistent)
+    if loader_class is not DataLoader:
+        loader.__class__ = loader_class
+    torch.manual_seed(0)
+    for _ in range(epochs):
+        list(loader)
+    return torch.rand(1)
+
+
+def test_persistent_workers_draw_as_many_numbers_as_none():
+    from torch.utils.data import DataLoader
+
+    from rollingq_mm.engine.runner import OneDrawPerEpochLoader
+    no_workers = _draws_per_epoch(DataLoader, 0, False)
+    assert torch.equal(
+        _draws_per_epoch(OneDrawPerEpochLoader, 2, True), no_workers)
+    assert torch.equal(
+        _draws_per_epoch(OneDrawPerEpochLoader, 0, False), no_workers)
+    # negative control: torch's loader draws once for persistent workers
+    assert not torch.equal(_draws_per_epoch(DataLoader, 2, True), no_workers)
+
+
+def test_the_runner_builds_loaders_that_draw_once_per_epoch():
+    from mmengine.registry import DefaultScope
+
+    from rollingq_mm.engine.runner import OneDrawPerEpochLoader, RollingQRunner
+    with DefaultScope.overwrite_default_scope('rollingq_mm'):
+        loader = RollingQRunner.build_dataloader(
+            dict(
+                batch_size=2,
+                num_workers=0,
+                sampler=dict(type='SeededSampler', shuffle=True),
+                dataset=dict(
+                    type='SyntheticMultimodal',
+                    num_samples=8,
+                    modalities=['audio', 'visual'],
+                    pipeline=[])),
+            seed=0)
+    assert type(loader) is OneDrawPerEpochLoader

@@ -146,6 +146,9 @@ def test_host_dist_train_runs_two_cpu_ranks_like_ours(tmp_path):
                        capture_output=True,
                        timeout=600)
         runs[name] = _last_val_metrics(work_dir)
+        # every rank's random states, gathered from two processes
+        meta = _load(work_dir / 'epoch_2.pth')['meta']
+        assert len(meta['exact_resume']['random_states']) == 2
     assert runs['host'] == runs['ours']
 
 

@@ -65,7 +65,9 @@ train_dataloader = dict(
     batch_size=64,  # the paper
     num_workers=8,
     persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    # each sample's random draws from a stream fixed by (seed, epoch, sample):
+    # the same batches with any num_workers, and an exact resume
+    sampler=dict(type='SeededSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
     dataset=dict(
         type=dataset_type,

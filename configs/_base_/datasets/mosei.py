@@ -21,7 +21,9 @@ train_dataloader = dict(
     # no workers to keep alive; set because mmpretrain's tools/train.py
     # defaults to persistent_workers=True, which needs num_workers > 0
     persistent_workers=False,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    # each sample's random draws from a stream fixed by (seed, epoch, sample):
+    # the same batches with any num_workers, and an exact resume
+    sampler=dict(type='SeededSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
     dataset=dict(
         type=dataset_type,

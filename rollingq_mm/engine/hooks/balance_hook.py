@@ -1,13 +1,11 @@
 """BalanceHook: drive a model's balance method through the epochs."""
-from mmengine.hooks import Hook
-
 from rollingq_mm.models.rollingq import unwrap_model
 from rollingq_mm.registry import HOOKS
-from rollingq_mm.utils.checkpoint import is_resuming, meta_entry
+from .checkpointed_hook import CheckpointedHook
 
 
 @HOOKS.register_module()
-class BalanceHook(Hook):
+class BalanceHook(CheckpointedHook):
     """Tell the model's balancer the epoch and iteration, run its epoch-level
     work (PMR's prototypes), log its per-epoch means (``balance/<name>``) and
     keep its state in checkpoints (``checkpoint['meta']['balance_hook']``,
@@ -20,6 +18,7 @@ class BalanceHook(Hook):
     """
 
     priority = 'NORMAL'
+    META_KEY = 'balance_hook'
 
     def before_train(self, runner) -> None:
         from rollingq_mm.engine.optim_wrappers import BalancedUpdateMixin
@@ -33,16 +32,11 @@ class BalanceHook(Hook):
                 f'{type(runner.optim_wrapper).__name__})')
         balancer.hooked = True
 
-    META_KEY = 'balance_hook'
+    def state_dict(self, runner) -> dict:
+        return self._balancer(runner).state_dict()
 
-    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        state = self._balancer(runner).state_dict()
-        checkpoint.setdefault('meta', {})[self.META_KEY] = state
-
-    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        state = meta_entry(checkpoint, self.META_KEY)
-        if state is not None and is_resuming(runner):
-            self._balancer(runner).load_state_dict(state)
+    def load_state_dict(self, runner, state: dict) -> None:
+        self._balancer(runner).load_state_dict(state)
 
     def before_train_epoch(self, runner) -> None:
         balancer = self._balancer(runner)

@@ -1,152 +1,128 @@
 """ExactResumeHook: a resumed run continues the random streams it replaces."""
-import random
-from typing import Optional
+from typing import List, Optional
 
-import numpy as np
-import torch
 from mmengine.dist import all_gather_object, get_rank, get_world_size
-from mmengine.hooks import Hook
+from mmengine.runner import EpochBasedTrainLoop
 
 from rollingq_mm.registry import HOOKS
-from rollingq_mm.utils.checkpoint import is_resuming, meta_entry
-
-
-def capture_random_state() -> dict:
-    """This process's random generators as plain containers and tensors.
-
-    Returns:
-        dict: ``python`` (``random.getstate()``), ``numpy`` (the global
-        MT19937 state, its key as a list), ``torch`` (CPU generator state)
-        and ``cuda`` (one state per visible GPU; empty without CUDA).
-    """
-    kind, keys, position, has_gauss, gauss = np.random.get_state()
-    cuda = []
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        cuda = torch.cuda.get_rng_state_all()
-    return dict(
-        python=random.getstate(),
-        numpy=(kind, keys.tolist(), int(position), int(has_gauss),
-               float(gauss)),
-        torch=torch.get_rng_state(),
-        cuda=cuda)
-
-
-def restore_random_state(state: dict) -> None:
-    """Set this process's generators to a :func:`capture_random_state`."""
-    version, internal, gauss = state['python']
-    random.setstate((version, tuple(internal), gauss))
-    kind, keys, position, has_gauss, cached = state['numpy']
-    np.random.set_state(
-        (kind, np.asarray(keys, dtype=np.uint32), position, has_gauss, cached))
-    torch.set_rng_state(state['torch'].cpu())
-    if state['cuda'] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all([s.cpu() for s in state['cuda']])
-
-
-def _every_rank_state(validated: bool) -> dict:
-    """Every rank's :func:`capture_random_state` (a collective), and whether
-    a validation follows before training continues."""
-    return dict(
-        random_states=all_gather_object(capture_random_state()),
-        validated=validated)
+from rollingq_mm.utils.random_streams import (capture_random_state,
+                                              restore_random_state)
+from .checkpointed_hook import CheckpointedHook
 
 
 @HOOKS.register_module()
-class ExactResumeHook(Hook):
+class ExactResumeHook(CheckpointedHook):
     """Make ``--resume`` continue the run it replaces, random draws included.
 
     mmengine's resume restores the weights, the optimiser, the schedulers,
     the epoch and the message hub, and seeds the generators again from the
-    seed, so dropout and augmentation draw other numbers after a resume than
-    the interrupted run would have. This hook keeps the random streams:
+    seed, so dropout and noise draw other numbers after a resume than the
+    interrupted run would have. This hook keeps the random streams of the
+    main processes; the data pipeline's draws are a function of (seed,
+    epoch, sample) with :class:`~rollingq_mm.datasets.SeededSampler`, so
+    workers, persistent or not, hold no state to keep.
 
-    * after each training epoch (after the other hooks' work of the epoch,
-      before CheckpointHook writes the epoch's checkpoint) and after each
-      validation (before CheckpointHook writes a best checkpoint), it
-      gathers the state of every generator of every rank — torch CPU and
-      CUDA, NumPy's global one, Python's ``random`` — and writes the latest
-      into the checkpoint's ``meta['exact_resume']`` as tensors and plain
-      containers;
-    * on ``--resume`` (not ``load_from``), after the other ``before_train``
-      checks (which draw samples), it sets this rank's generators to the
-      saved state. If the interrupted run validated after that checkpoint
-      (an epoch's checkpoint is written before the epoch's validation), it
-      then makes the draw that validation made: its loader's iterator
-      takes one number from torch's generator when it is created.
+    * **One snapshot per epoch.** After each training epoch (after the other
+      hooks' work of the epoch, e.g. RollingQ's statistics pass, before
+      CheckpointHook writes) it gathers every rank's generators — torch CPU,
+      the current GPU's, NumPy's global one, Python's ``random`` — and puts
+      them into the epoch's checkpoint and any best checkpoint written after
+      the epoch's validation (``checkpoint['meta']['exact_resume']``).
+    * **Validation is isolated.** During training, every generator is
+      snapshot before a validation and restored after it, so training's
+      streams never see what validation draws (a loader's iterator, a
+      metric): the run continues from the epoch's snapshot whether it
+      validated or not, and so does a resumed one.
+    * **Restore.** On ``--resume`` (not ``load_from``), after the other
+      ``before_train`` checks (which may load samples), this rank's
+      generators are set to the saved state.
 
     Exact (same weights after resume as without interruption, on the same
-    machine and threads) for epoch-based training with ``num_workers=0`` or
-    non-persistent workers, whose workers mmengine seeds from the seed each
-    epoch, and a validation pipeline that draws no random number in the main
-    process (test-mode pipelines do not; ours seed per sample). Persistent
-    workers keep random streams in their own processes, which no checkpoint
-    holds. Our ``default_runtime`` turns the hook on.
+    machine and number of processes) for epoch-based training. At start it
+    warns where that cannot hold: an iteration-based loop (states are saved
+    at epoch ends only), or a training loader with workers whose sampler is
+    not SeededSampler (the pipeline then draws from each worker's
+    generators, which no checkpoint holds). Our ``default_runtime`` turns
+    the hook on.
     """
 
     # after RollingQHook / BalanceHook (NORMAL), whose extra passes over the
-    # training data draw numbers, and before CheckpointHook (VERY_LOW)
+    # training data may draw numbers, and before CheckpointHook (VERY_LOW)
     priority = 'LOW'
     META_KEY = 'exact_resume'
 
     def __init__(self):
-        self._latest: Optional[dict] = None
+        self._epoch_states: Optional[List[dict]] = None
+        self._before_validation: Optional[dict] = None
         self._to_restore: Optional[dict] = None
+        self._training = False
 
-    def after_train_epoch(self, runner) -> None:
-        # runner.epoch is the epoch just trained, 0-based, until the loop
-        # counts it: the loop validates after epoch runner.epoch + 1 or not
-        self._latest = _every_rank_state(
-            validated=self._validates_after(runner, runner.epoch + 1))
+    # ------------------------------------------------------------- state
+    def state_dict(self, runner) -> Optional[dict]:
+        if self._epoch_states is None:
+            return None  # a checkpoint written outside a training epoch
+        return dict(random_states=self._epoch_states)
 
-    def after_val_epoch(self, runner, metrics=None) -> None:
-        if self._latest is not None:  # validation inside a training run
-            # a best checkpoint, written after this validation
-            self._latest = _every_rank_state(validated=False)
-
-    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        if self._latest is None:
-            return  # a checkpoint written outside a training epoch
-        checkpoint.setdefault('meta', {})[self.META_KEY] = self._latest
-
-    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        if not is_resuming(runner):
-            return
-        saved = meta_entry(checkpoint, self.META_KEY)
-        if saved is None:
-            runner.logger.warning(
-                'ExactResumeHook: the checkpoint holds no random states (an '
-                'older release or another runtime); the resumed run draws '
-                'from the seed, so it will not match the interrupted one '
-                'exactly')
-            return
-        states = saved['random_states']
+    def load_state_dict(self, runner, state: dict) -> None:
+        states = state['random_states']
         if len(states) != get_world_size():
             runner.logger.warning(
                 f'ExactResumeHook: the checkpoint holds the random states of '
                 f'{len(states)} process(es) but this run has '
                 f'{get_world_size()}; the random streams start from the seed')
             return
-        self._to_restore = dict(saved, random_states=states[get_rank()])
+        self._to_restore = states[get_rank()]
 
+    def state_missing(self, runner) -> None:
+        runner.logger.warning(
+            'ExactResumeHook: the checkpoint holds no random states (an '
+            'older release or another runtime); the resumed run draws from '
+            'the seed, so it will not match the interrupted one exactly')
+
+    # ----------------------------------------------------------- training
     def before_train(self, runner) -> None:
+        self._training = True
+        self._warn_where_inexact(runner)
         saved, self._to_restore = self._to_restore, None
         if saved is None:
             return
-        restore_random_state(saved['random_states'])
-        replay = saved['validated'] and runner.val_loop is not None
-        if replay:
-            iter(runner.val_loop.dataloader)  # the draw validation made
+        restore_random_state(saved)
         runner.logger.info(
             'ExactResumeHook: random states restored (torch, CUDA, NumPy, '
-            f'python) for rank {get_rank()}' +
-            (', validation\'s draw replayed' if replay else ''))
+            f'python) for rank {get_rank()}')
 
+    def after_train_epoch(self, runner) -> None:
+        self._epoch_states = all_gather_object(capture_random_state())
+
+    def after_train(self, runner) -> None:
+        self._training = False
+
+    # --------------------------------------------------------- validation
+    def before_val(self, runner) -> None:
+        if self._training:
+            self._before_validation = capture_random_state()
+
+    def after_val(self, runner) -> None:
+        saved, self._before_validation = self._before_validation, None
+        if saved is not None:
+            restore_random_state(saved)
+
+    # ------------------------------------------------------------- checks
     @staticmethod
-    def _validates_after(runner, epoch: int) -> bool:
-        """Whether the train loop validates after epoch ``epoch`` (1-based),
-        by its own rule (mmengine's EpochBasedTrainLoop.run)."""
-        loop = runner.train_loop
-        if runner.val_loop is None or not hasattr(loop, 'val_begin'):
-            return False
-        return epoch >= loop.val_begin and (epoch % loop.val_interval == 0
-                                            or epoch == loop.max_epochs)
+    def _warn_where_inexact(runner) -> None:
+        from rollingq_mm.datasets import SeededSampler
+        if not isinstance(runner.train_loop, EpochBasedTrainLoop):
+            runner.logger.warning(
+                f'ExactResumeHook: {type(runner.train_loop).__name__} is not '
+                'epoch-based; random states are saved at epoch ends only, so '
+                'a resumed run will not match the interrupted one exactly')
+        loader = runner.train_dataloader
+        if getattr(loader, 'num_workers', 0) > 0 and not isinstance(
+                getattr(loader, 'sampler', None), SeededSampler):
+            runner.logger.warning(
+                f'ExactResumeHook: the training loader has '
+                f'{loader.num_workers} workers and a '
+                f'{type(loader.sampler).__name__}: the pipeline draws from '
+                'the workers\' generators, which no checkpoint holds, so a '
+                'resumed run (and a run with another num_workers) will not '
+                "match exactly; use sampler=dict(type='SeededSampler')")

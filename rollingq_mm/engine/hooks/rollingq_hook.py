@@ -4,7 +4,6 @@ from typing import Dict, List, Optional, Tuple
 
 import torch
 from mmengine.dist import broadcast
-from mmengine.hooks import Hook
 
 from rollingq_mm.models.records import RollingQStatistics, RotationCheck
 from rollingq_mm.models.rollingq import (RollingQuery, find_rolling_queries,
@@ -13,9 +12,8 @@ from rollingq_mm.models.utils import eval_mode, preprocessed_batches
 from rollingq_mm.ops import (ROTATION_METHODS, anchor_query, exceeds_threshold,
                              modality_weights, rotation_between)
 from rollingq_mm.registry import HOOKS
-from rollingq_mm.utils.checkpoint import (is_resuming, meta_entry,
-                                          pop_legacy_history)
 from rollingq_mm.utils.progress import progress_bar
+from .checkpointed_hook import CheckpointedHook
 from .statistics_collector import StatisticsCollector
 
 STATS_MODES = ('epoch', 'pass')
@@ -34,7 +32,7 @@ class _PendingCheck:
 
 
 @HOOKS.register_module()
-class RollingQHook(Hook):
+class RollingQHook(CheckpointedHook):
     """RollingQ: rotate each CLS query toward a balanced anchor.
 
     While a training epoch runs, a :class:`StatisticsCollector` reads the
@@ -54,8 +52,9 @@ class RollingQHook(Hook):
     State: the rotation and its count are buffers of each RollingQuery (the
     model needs them at inference); the history of checks is the hook's and
     travels in ``checkpoint['meta']['rollingq_hook']`` as plain containers,
-    restored on ``--resume`` (checkpoints of the first two releases, which
-    kept it as an ``air_history`` buffer, still load).
+    restored on ``--resume`` (:class:`CheckpointedHook`; checkpoints of the
+    first two releases, which kept it as an ``air_history`` buffer, are
+    converted to it when loaded).
 
     The defaults are the authors' procedure; docs/av_digits.md has the
     measured ablation of every option.
@@ -132,32 +131,20 @@ class RollingQHook(Hook):
         self._collect_from = 0
 
     # ------------------------------------------------------ state and resume
-    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        """Write :attr:`history` into the checkpoint's meta."""
-        checkpoint.setdefault('meta', {})[self.META_KEY] = dict(
+    def state_dict(self, runner) -> dict:
+        """:attr:`history` as plain containers, for the checkpoint's meta."""
+        return dict(
             checks={
                 name: [check.to_dict() for check in checks]
                 for name, checks in self.history.items()
             })
 
-    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        """Restore :attr:`history` when resuming (not for ``load_from``)."""
-        legacy = pop_legacy_history(checkpoint)
-        if not is_resuming(runner):
-            return
-        state = meta_entry(checkpoint, self.META_KEY)
-        if state is not None:
-            self.history = {
-                name: [RotationCheck.from_dict(check) for check in checks]
-                for name, checks in state['checks'].items()
-            }
-        elif legacy:
-            names = getattr(unwrap_model(runner.model), 'modalities', None)
-            self.history = {
-                name:
-                [RotationCheck.from_legacy_row(row, names) for row in rows]
-                for name, rows in legacy.items()
-            }
+    def load_state_dict(self, runner, state: dict) -> None:
+        """Restore :attr:`history` (on ``--resume``, not ``load_from``)."""
+        self.history = {
+            name: [RotationCheck.from_dict(check) for check in checks]
+            for name, checks in state['checks'].items()
+        }
 
     def before_train(self, runner) -> None:
         """Check the model before the first iteration; report a resume."""

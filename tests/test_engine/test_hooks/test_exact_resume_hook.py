@@ -1,39 +1,16 @@
-"""ExactResumeHook: interrupted + resumed == uninterrupted, tensor for tensor.
-
-Each case trains the synthetic set for 4 epochs straight, and again with the
-same config interrupted after epoch 2 and resumed with ``--resume``, and
-compares every tensor of the final checkpoints.
-"""
-import os
-import os.path as osp
+"""ExactResumeHook's logic, step by step on a stand-in runner; the
+end-to-end runs (interrupted + resumed == straight, with negative controls)
+are in tests/test_engine/test_reproducibility.py."""
 import random
-import subprocess
-import sys
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
 
-from rollingq_mm.engine.hooks.exact_resume_hook import (ExactResumeHook,
-                                                        capture_random_state,
-                                                        restore_random_state)
-from tests.helpers import free_port
-
-ROOT = osp.dirname(
-    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-SMALL = [
-    'train_dataloader.dataset.num_samples=192',
-    'val_dataloader.dataset.num_samples=64',
-    'test_dataloader.dataset.num_samples=64'
-]
-CASES = {
-    # attention + RollingQ, rotating at the end of epoch 1 (dropout 0.2)
-    'rollingq': ('configs/rollingq/rollingq_synthetic.py', []),
-    'ogm-ge-attention': ('configs/balance/ogm-ge-attention_synthetic.py', []),
-    'pmr-attention': ('configs/balance/pmr-attention_synthetic.py', []),
-    'mmpareto-concat': ('configs/balance/mmpareto-concat_synthetic.py', []),
-}
+from rollingq_mm.engine.hooks.exact_resume_hook import ExactResumeHook
+from rollingq_mm.utils.random_streams import (capture_random_state,
+                                              restore_random_state)
 
 
 def test_random_states_round_trip():
@@ -46,126 +23,98 @@ def test_random_states_round_trip():
     assert not any(isinstance(v, np.ndarray) for v in values)
 
 
-def _interrupted(config, tmp_path, epoch=2):
-    """``config`` with a hook that ends the run after ``epoch`` epochs."""
-    from mmengine.config import Config
-    cfg = Config.fromfile(osp.join(ROOT, config))
-    cfg.custom_imports = dict(
-        imports=['rollingq_mm', 'tests.test_tools.interrupt_hook'])
-    cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
-        dict(type='InterruptAfterEpochHook', epoch=epoch)
-    ]
-    path = tmp_path / 'interrupted.py'
-    cfg.dump(str(path))
-    return str(path)
+def _fake_runner(epoch=0, num_workers=0, sampler=None, loop=None):
+    from mmengine.runner import EpochBasedTrainLoop
+
+    from rollingq_mm.datasets import SeededSampler
+    loader = SimpleNamespace(
+        num_workers=num_workers,
+        sampler=sampler or object.__new__(SeededSampler))
+    messages = []
+    logger = SimpleNamespace(
+        info=messages.append,
+        warning=lambda text: messages.append('WARNING ' + text))
+    return SimpleNamespace(
+        epoch=epoch,
+        train_loop=loop or object.__new__(EpochBasedTrainLoop),
+        train_dataloader=loader,
+        logger=logger,
+        messages=messages)
 
 
-def _fake_runner(epoch, max_epochs=4, val_interval=2):
-    loop = SimpleNamespace(
-        val_begin=1, val_interval=val_interval, max_epochs=max_epochs)
-    return SimpleNamespace(epoch=epoch, train_loop=loop, val_loop=object())
-
-
-def test_each_checkpoint_gets_the_states_of_its_moment():
-    hook = ExactResumeHook()
+def test_one_snapshot_per_epoch_serves_the_epoch_and_best_checkpoints():
+    hook, runner = ExactResumeHook(), _fake_runner()
     checkpoint = dict(meta={})
-    hook.before_save_checkpoint(_fake_runner(0), checkpoint)
+    hook.before_save_checkpoint(runner, checkpoint)
     assert checkpoint['meta'] == {}  # not in a training run
-    # after the 2nd epoch: validation follows its checkpoint
-    hook.after_train_epoch(_fake_runner(1))
-    hook.before_save_checkpoint(_fake_runner(1), checkpoint)
-    saved = checkpoint['meta']['exact_resume']
-    assert saved['validated'] and len(saved['random_states']) == 1
-    torch.rand(5)  # validation draws
-    hook.after_val_epoch(_fake_runner(2))
-    hook.before_save_checkpoint(_fake_runner(2), checkpoint)  # a best one
-    best = checkpoint['meta']['exact_resume']
-    assert not best['validated']
-    assert torch.equal(best['random_states'][0]['torch'],
-                       torch.get_rng_state())
-    # after the 3rd epoch of 4 with val_interval 2: no validation follows
-    hook.after_train_epoch(_fake_runner(2))
-    hook.before_save_checkpoint(_fake_runner(2), checkpoint)
-    assert not checkpoint['meta']['exact_resume']['validated']
-    hook.after_train_epoch(_fake_runner(3))  # the last epoch: it validates
-    hook.before_save_checkpoint(_fake_runner(3), checkpoint)
-    assert checkpoint['meta']['exact_resume']['validated']
+    hook.before_train(runner)
+    torch.rand(3)  # the epoch's training draws
+    hook.after_train_epoch(runner)
+    at_epoch_end = torch.get_rng_state()
+    hook.before_save_checkpoint(runner, checkpoint)  # the epoch's
+    saved = checkpoint['meta']['exact_resume']['random_states']
+    assert len(saved) == 1 and torch.equal(saved[0]['torch'], at_epoch_end)
+    hook.before_val(runner)
+    torch.rand(5), np.random.rand(), random.random()  # validation draws
+    best = dict(meta={})
+    hook.before_save_checkpoint(runner, best)  # written after validation
+    assert torch.equal(
+        best['meta']['exact_resume']['random_states'][0]['torch'],
+        at_epoch_end)
+    hook.after_val(runner)
+    # training continues from the epoch's end, as a resumed run does
+    assert torch.equal(torch.get_rng_state(), at_epoch_end)
 
 
-def _train(config, work_dir, *extra, launcher=None, epochs=4):
-    options = [f'train_cfg.max_epochs={epochs}', *SMALL]
-    args = [config, '--work-dir', str(work_dir), *extra]
-    if launcher:
-        command = ['bash', 'tools/dist_train.sh', config, '2', *args[1:]]
+def test_validation_outside_training_is_left_alone():
+    hook, runner = ExactResumeHook(), _fake_runner()
+    hook.before_val(runner)
+    torch.rand(2)
+    after_draws = torch.get_rng_state()
+    hook.after_val(runner)
+    assert torch.equal(torch.get_rng_state(), after_draws)
+
+
+def test_a_resume_restores_this_ranks_states_before_training():
+    hook, runner = ExactResumeHook(), _fake_runner()
+    saved = capture_random_state()
+    expected = torch.rand(4)
+    hook.load_state_dict(runner, dict(random_states=[saved]))
+    torch.manual_seed(123)  # mmengine seeds again on resume
+    hook.before_train(runner)
+    assert torch.equal(torch.rand(4), expected)
+    assert any('random states restored' in m for m in runner.messages)
+
+
+def test_another_process_count_starts_from_the_seed_with_a_warning():
+    hook, runner = ExactResumeHook(), _fake_runner()
+    saved = capture_random_state()
+    hook.load_state_dict(runner, dict(random_states=[saved, saved]))
+    torch.manual_seed(123)
+    expected = torch.get_rng_state()
+    hook.before_train(runner)
+    assert torch.equal(torch.get_rng_state(), expected)
+    assert any('2 process(es) but this run has 1' in m
+               for m in runner.messages)
+
+
+def test_a_release_3_state_restores_its_first_gpu_entry():
+    saved = capture_random_state()
+    expected = torch.rand(2)
+    restore_random_state(dict(saved, cuda=[]))  # no GPU was visible
+    assert torch.equal(torch.rand(2), expected)
+
+
+@pytest.mark.parametrize('setting, warned', [
+    (dict(), None),
+    (dict(num_workers=2, sampler=object()), 'use sampler=dict'),
+    (dict(loop=object()), 'is not epoch-based'),
+])
+def test_settings_where_resume_cannot_be_exact_warn_at_start(setting, warned):
+    hook, runner = ExactResumeHook(), _fake_runner(**setting)
+    hook.before_train(runner)
+    warnings = [m for m in runner.messages if m.startswith('WARNING')]
+    if warned is None:
+        assert not warnings
     else:
-        command = [sys.executable, 'tools/train.py', *args]
-    env = dict(os.environ, OMP_NUM_THREADS='1', PORT=str(free_port()))
-    result = subprocess.run(
-        command + ['--cfg-options', *options],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=900)
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output[-6000:]
-    return output
-
-
-def _final_state(work_dir, epochs=4):
-    checkpoint = torch.load(
-        work_dir / f'epoch_{epochs}.pth',
-        map_location='cpu',
-        weights_only=False)
-    return checkpoint['state_dict'], checkpoint['meta']
-
-
-def _assert_same_run(straight, resumed):
-    state, meta = _final_state(straight)
-    other, other_meta = _final_state(resumed)
-    assert state.keys() == other.keys()
-    differ = {
-        key: (state[key].double() - other[key].double()).abs().max().item()
-        for key in state
-        if state[key].is_floating_point() and not torch.allclose(
-            state[key].double(), other[key].double(), rtol=0, atol=1e-6)
-    }
-    assert not differ, f'{len(differ)} of {len(state)} tensors differ: ' + \
-        str(sorted(differ.items(), key=lambda item: -item[1])[:5])
-    assert all(
-        torch.equal(state[k], other[k]) for k in state
-        if not state[k].is_floating_point())
-    for key in ('rollingq_hook', 'balance_hook'):
-        assert (key in meta) == (key in other_meta)
-    if 'rollingq_hook' in meta:
-        assert meta['rollingq_hook'] == other_meta['rollingq_hook']
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize('case', list(CASES))
-def test_a_resumed_run_is_the_run_it_replaces(tmp_path, case):
-    config, extra = CASES[case]
-    straight, resumed = tmp_path / 'straight', tmp_path / 'resumed'
-    _train(config, straight, *extra)
-    _train(_interrupted(config, tmp_path), resumed, *extra)
-    assert not (resumed / 'epoch_3.pth').exists()
-    log = _train(config, resumed, '--resume', str(resumed / 'epoch_2.pth'),
-                 *extra)
-    assert 'random states restored' in log
-    _assert_same_run(straight, resumed)
-
-
-@pytest.mark.slow
-def test_a_resumed_two_process_run_is_the_run_it_replaces(tmp_path):
-    config, extra = CASES['rollingq']
-    straight, resumed = tmp_path / 'straight', tmp_path / 'resumed'
-    _train(config, straight, *extra, launcher='pytorch')
-    _train(_interrupted(config, tmp_path), resumed, *extra, launcher='pytorch')
-    _train(
-        config,
-        resumed,
-        '--resume',
-        str(resumed / 'epoch_2.pth'),
-        *extra,
-        launcher='pytorch')
-    _assert_same_run(straight, resumed)
+        assert len(warnings) == 1 and warned in warnings[0]

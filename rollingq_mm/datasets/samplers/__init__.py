@@ -1,0 +1,3 @@
+from .seeded_sampler import SampleKey, SeededSampler
+
+__all__ = ['SampleKey', 'SeededSampler']
