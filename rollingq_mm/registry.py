@@ -60,21 +60,36 @@ VISBACKENDS = _child('VISBACKENDS')
 register_all_modules(init_default_scope=False)
 
 
-def find_component(name: str):
-    """Our component registered as ``name`` in any of our registries.
+def find_component(name: str, ancestors: bool = False):
+    """The component registered as ``name``: the one registry search.
 
-    Only our own registrations count (not mmpretrain's, which our registries
-    fall back to). A registry imports its ``locations`` when first searched.
+    Used for the package's ``rollingq_mm.X`` attributes and to check
+    ``--cfg-options`` against the classes they configure. A registry imports
+    its ``locations`` when first searched; an import error there (a broken
+    module of ours, a missing optional package) reaches the caller as it is,
+    not as "not in the registry".
 
     Args:
-        name (str): A registered name without scope, e.g. ``'RollingQRunner'``.
+        name (str): A registered name, e.g. ``'RollingQRunner'``, or with a
+            scope prefix (``'rollingq_mm.X'``, ``'mmpretrain.X'``).
+        ancestors (bool): Also search the registries' parents (mmpretrain's,
+            mmengine's), as a config with ``default_scope='rollingq_mm'``
+            does. Defaults to False (only our own registrations).
 
     Returns:
-        type | None: The registered class (or function), None if no registry
-        of ours has ``name``.
+        type | None: The registered class (or function), None if not found.
     """
-    for registry in (globals()[key] for key in __all__ if key.isupper()):
+    scope, _, key = name.rpartition('.')
+    if scope == 'rollingq_mm':
+        ancestors = False
+    elif scope:
+        ancestors = True
+    for registry in (globals()[entry] for entry in __all__ if entry.isupper()):
         registry.import_from_location()
-        if name in registry.module_dict:
-            return registry.module_dict[name]
+        node = registry
+        while node is not None:
+            if (not scope or node.scope in (scope, 'rollingq_mm')) and \
+                    key in node.module_dict:
+                return node.module_dict[key]
+            node = node.parent if ancestors else None
     return None

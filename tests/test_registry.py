@@ -39,3 +39,31 @@ def test_another_projects_config_uses_prefixed_types():
         dict(
             audio=torch.randn(2, 1, 16, 16), visual=torch.randn(2, 3, 16, 16)))
     assert logits.shape == (2, 3)
+
+
+def test_find_component_is_the_one_search(monkeypatch):
+    find = registry.find_component
+    assert find('SeededSampler').__name__ == 'SeededSampler'
+    assert find('LinearClsHead') is None  # mmpretrain's, not ours
+    head = find('LinearClsHead', ancestors=True)
+    assert head is find('mmpretrain.LinearClsHead')
+    assert find('rollingq_mm.LinearClsHead') is None
+    assert find(
+        'IterTimerHook', ancestors=True).__module__.startswith('mmengine')
+    assert find('NoSuchThing', ancestors=True) is None
+
+
+def test_an_import_error_in_a_subpackage_reaches_the_user(monkeypatch):
+    """A broken module behind a registry is its own error, not "not in the
+    registry", through every route that searches the registries."""
+    import pytest
+
+    from rollingq_mm.utils.cfg_options import _resolve
+    monkeypatch.setattr(registry.DATA_SAMPLERS, '_imported', False)
+    monkeypatch.setattr(registry.DATA_SAMPLERS, '_locations',
+                        ['rollingq_mm.no_such_subpackage'])
+    for lookup in (lambda: registry.find_component('SeededSampler'),
+                   lambda: rollingq_mm.SeededSampler,
+                   lambda: _resolve('SeededSampler')):
+        with pytest.raises(ModuleNotFoundError, match='no_such_subpackage'):
+            lookup()

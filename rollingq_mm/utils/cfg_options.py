@@ -44,18 +44,11 @@ def _implied_classes() -> dict:
 
 
 def _resolve(type_name) -> Optional[object]:
-    """The class a ``type`` names, looked up in our registries (or None)."""
+    """The class a ``type`` names (registry.find_component), or None."""
     if not isinstance(type_name, str):
         return type_name
-    from rollingq_mm import registry
-    for name in registry.__all__:
-        try:
-            found = getattr(registry, name).get(type_name)
-        except Exception:  # noqa: BLE001  (a miss raises in some registries)
-            found = None
-        if found is not None:
-            return found
-    return None
+    from rollingq_mm.registry import find_component
+    return find_component(type_name, ancestors=True)
 
 
 def _arguments(target) -> Optional[set]:

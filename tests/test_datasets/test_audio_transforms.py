@@ -134,3 +134,18 @@ def test_kaldi_fbank_shapes_and_filters():
     assert padded.shape == (1024, 128) and padded.dtype == np.float32
     np.testing.assert_array_equal(padded[98:], 0)
     assert wave_to_fbank(np.tile(wave, 12), rate).shape == (1024, 128)
+
+
+def test_a_truncated_wav_is_an_error_naming_the_file(tmp_path):
+    whole = tmp_path / 'whole.wav'
+    write_wav(str(whole), seconds=1.0)
+    data = whole.read_bytes()
+    cut = tmp_path / 'cut.wav'
+    cut.write_bytes(data[:len(data) // 2])  # the header still promises 1 s
+    loader = LoadAudioSpectrogram()
+    assert loader(dict(audio_path=str(whole)))['audio'].shape[-1] == 188
+    with pytest.raises(
+            ValueError,
+            match=r'cut.wav.* is truncated: its '
+            r'header promises \d+ bytes .* holds \d+'):
+        loader(dict(audio_path=str(cut)))

@@ -13,6 +13,7 @@ give them fewer than 188 columns.
 """
 import math
 import os.path as osp
+import struct
 from typing import Tuple
 
 import numpy as np
@@ -22,8 +23,42 @@ from rollingq_mm.registry import TRANSFORMS
 from .spectrogram_npy import CONVERTER_HINT, load_npy
 
 
+def check_wav_complete(path: str) -> None:
+    """Refuse a RIFF/WAVE file whose data chunk is shorter than its header
+    says (a truncated copy or download).
+
+    libsndfile and librosa decode such a file without a word, returning
+    only the samples present; the clip would then be tiled from a fragment.
+    Other formats are left to their decoders.
+
+    Raises:
+        ValueError: naming the file, the promised and the present bytes.
+    """
+    size = osp.getsize(path)
+    with open(path, 'rb') as f:
+        header = f.read(12)
+        if len(header) < 12 or header[:4] != b'RIFF' or \
+                header[8:12] != b'WAVE':
+            return
+        position = 12
+        while position + 8 <= size:
+            f.seek(position)
+            chunk_id, chunk_size = struct.unpack('<4sI', f.read(8))
+            if chunk_id == b'data':
+                present = size - position - 8
+                if present < chunk_size:
+                    raise ValueError(
+                        f'audio file {path!r} is truncated: its header '
+                        f'promises {chunk_size} bytes of samples but the '
+                        f'file holds {present}; copy it again or re-extract '
+                        'it from the raw release')
+                return
+            position += 8 + chunk_size + (chunk_size & 1)  # chunks pad to 2
+
+
 def _decode(path: str) -> Tuple[np.ndarray, int]:
     """Decode with soundfile, or librosa when soundfile is absent/fails."""
+    check_wav_complete(path)
     errors = []
     try:
         import soundfile
