@@ -70,7 +70,7 @@ def find_component(name: str, ancestors: bool = False):
     not as "not in the registry".
 
     Args:
-        name (str): A registered name, e.g. ``'RollingQRunner'``, or with a
+        name (str): A registered name, e.g. ``'RobustRunner'``, or with a
             scope prefix (``'rollingq_mm.X'``, ``'mmpretrain.X'``).
         ancestors (bool): Also search the registries' parents (mmpretrain's,
             mmengine's), as a config with ``default_scope='rollingq_mm'``

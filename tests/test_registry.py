@@ -67,3 +67,11 @@ def test_an_import_error_in_a_subpackage_reaches_the_user(monkeypatch):
                    lambda: _resolve('SeededSampler')):
         with pytest.raises(ModuleNotFoundError, match='no_such_subpackage'):
             lookup()
+
+
+def test_the_runners_old_name_builds_the_same_runner():
+    from rollingq_mm.engine import RobustRunner
+    assert registry.RUNNERS.get('RobustRunner') is RobustRunner
+    # configs and checkpoints of releases 1-3 say runner_type=RollingQRunner
+    assert registry.RUNNERS.get('RollingQRunner') is RobustRunner
+    assert rollingq_mm.RollingQRunner is RobustRunner

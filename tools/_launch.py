@@ -94,7 +94,7 @@ def build_runner(cfg: Config):
 def check_launcher(cfg: Config) -> None:
     """Say early what a launcher needs on a machine without GPUs.
 
-    DDP on CPU itself is RollingQRunner's (it joins a gloo group and wraps
+    DDP on CPU itself is RobustRunner's (it joins a gloo group and wraps
     the model without ``device_ids``), so that mmpretrain's tools get it too.
     """
     if cfg.launcher == 'none' or torch.cuda.is_available():

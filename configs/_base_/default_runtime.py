@@ -6,7 +6,7 @@ custom_imports = dict(imports=['rollingq_mm'], allow_failed_imports=False)
 # non-finite or that do not fit the model. tools/ flags: --non-strict,
 # --trust-checkpoint. Scoped, so that mmpretrain's tools/train.py, which builds
 # the runner from mmengine's root registry, finds it too.
-runner_type = 'rollingq_mm.RollingQRunner'
+runner_type = 'rollingq_mm.RobustRunner'
 load_strict = True  # missing / unexpected / mis-shaped keys are errors
 trust_checkpoint = False  # True: unpickle checkpoints in full (own files only)
 

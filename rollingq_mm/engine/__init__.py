@@ -2,12 +2,12 @@ from .hooks import (BalanceHook, DivergenceHook, ExactResumeHook,
                     PreflightHook, RollingQHook, RunSummaryHook,
                     StatisticsCollector)
 from .optim_wrappers import BalancedAmpOptimWrapper, BalancedOptimWrapper
-from .runner import RollingQRunner
+from .runner import RobustRunner, RollingQRunner
 from .schedulers import CosineAnnealingToEndLR
 
 __all__ = [
     'BalanceHook', 'BalancedOptimWrapper', 'BalancedAmpOptimWrapper',
     'DivergenceHook', 'ExactResumeHook', 'PreflightHook', 'RollingQHook',
-    'RunSummaryHook', 'StatisticsCollector', 'RollingQRunner',
+    'RunSummaryHook', 'StatisticsCollector', 'RobustRunner', 'RollingQRunner',
     'CosineAnnealingToEndLR'
 ]

@@ -1,6 +1,6 @@
 """Checkpoint loading that refuses what it cannot trust or use.
 
-Used by :class:`~rollingq_mm.engine.RollingQRunner` for ``load_from``,
+Used by :class:`~rollingq_mm.engine.RobustRunner` for ``load_from``,
 ``--resume`` and ``tools/test.py``, and by the analysis tools:
 
 * **Safe by default.** ``torch.load(weights_only=True)`` with an allow-list

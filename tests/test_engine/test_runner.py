@@ -1,4 +1,4 @@
-"""RollingQRunner's process group: released, worker threads joined, before
+"""RobustRunner's process group: released, worker threads joined, before
 the interpreter finalizes."""
 import os
 import subprocess
@@ -17,7 +17,7 @@ import os, sys
 import torch
 import torch.distributed as dist
 from mmengine.model import MMDistributedDataParallel
-from rollingq_mm.engine.runner import _release_process_group
+from rollingq_mm.engine.runner import release_process_group
 
 def threads():
     return len(os.listdir('/proc/self/task'))
@@ -34,7 +34,7 @@ dist.all_gather(gathered, torch.ones(1))
 del gathered
 during = threads()
 del holder
-_release_process_group()
+release_process_group()
 print(before, during, threads(), dist.is_initialized())
 '''
 
@@ -90,9 +90,9 @@ def test_persistent_workers_draw_as_many_numbers_as_none():
 def test_the_runner_builds_loaders_that_draw_once_per_epoch():
     from mmengine.registry import DefaultScope
 
-    from rollingq_mm.engine.runner import OneDrawPerEpochLoader, RollingQRunner
+    from rollingq_mm.engine.runner import OneDrawPerEpochLoader, RobustRunner
     with DefaultScope.overwrite_default_scope('rollingq_mm'):
-        loader = RollingQRunner.build_dataloader(
+        loader = RobustRunner.build_dataloader(
             dict(
                 batch_size=2,
                 num_workers=0,

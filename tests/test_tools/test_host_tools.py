@@ -126,7 +126,7 @@ def test_host_test_loads_checkpoints_safely_and_strictly(
     ],
                   check=False)
     assert result.returncode != 0
-    assert 'neck.extra.weight' in result.stderr  # RollingQRunner's check
+    assert 'neck.extra.weight' in result.stderr  # RobustRunner's check
 
 
 @pytest.mark.slow
@@ -230,7 +230,7 @@ def test_every_config_survives_the_host_dataloader_defaults(path):
             assert loader.get('num_workers', 0) > 0, field
     # mmpretrain's tool builds runner_type from mmengine's root registry
     from mmengine.registry import RUNNERS
-    assert RUNNERS.get(cfg.runner_type).__name__ == 'RollingQRunner'
+    assert RUNNERS.get(cfg.runner_type).__name__ == 'RobustRunner'
 
 
 _REGISTRATION = '''

@@ -1,0 +1,14 @@
+from .checkpoint_loading import SafeCheckpointLoadingMixin
+from .cpu_distributed import CpuDistributedMixin, release_process_group
+from .data_loaders import OneDrawPerEpochLoader, SteadyLoaderMixin
+from .encoder_compile import EncoderCompileMixin, compile_submodules
+from .robust_runner import RobustRunner
+
+# the name before release 4
+RollingQRunner = RobustRunner
+
+__all__ = [
+    'RobustRunner', 'RollingQRunner', 'SafeCheckpointLoadingMixin',
+    'CpuDistributedMixin', 'SteadyLoaderMixin', 'EncoderCompileMixin',
+    'OneDrawPerEpochLoader', 'compile_submodules', 'release_process_group'
+]
