@@ -98,13 +98,19 @@ def _current_device_state(cuda) -> Optional[torch.Tensor]:
 
 @contextmanager
 def preserved_random_state() -> Iterator[None]:
-    """Restore every generator of this process after the block.
+    """Restore Python's, NumPy's global and torch's CPU generator after the
+    block (the generators :func:`seed_global_generators` sets).
 
     Yields:
         None
     """
-    saved = capture_random_state()
+    # the generators' own state objects (no conversion to plain
+    # containers, which a checkpoint needs but this does not)
+    python, numpy, cpu = (random.getstate(), np.random.get_state(),
+                          torch.get_rng_state())
     try:
         yield
     finally:
-        restore_random_state(saved)
+        random.setstate(python)
+        np.random.set_state(numpy)
+        torch.set_rng_state(cpu)

@@ -89,29 +89,46 @@ def write_fake_cremad(root: str, args) -> None:
             f.writelines(rows)
 
 
+class _Timed:
+    """A transform that adds its wall time to ``totals[name]``."""
+
+    def __init__(self, transform, totals: dict):
+        self.transform, self.totals = transform, totals
+        self.name = type(transform).__name__
+
+    def __call__(self, results):
+        tick = time.perf_counter()
+        results = self.transform(results)
+        self.totals[self.name] += time.perf_counter() - tick
+        return results
+
+
 def measure(dataset, repeat: int) -> tuple:
-    """Run the pipeline over the dataset.
+    """Load every sample as the loader does (a training sample by its
+    SeededSampler key, so the per-sample reseeding is counted).
 
     Returns:
         tuple: samples/s (wall clock), CPU seconds per sample (this
         process: what a worker costs on a core of its own, less sensitive to
-        other load on a shared machine) and wall seconds per step.
+        other load on a shared machine) and wall seconds per step, with
+        ``other`` for the rest (the data info, the per-transform reseeding).
     """
-    steps = dataset.pipeline.transforms
+    from rollingq_mm.datasets import SampleKey
     per_step = defaultdict(float)
     for index in range(min(2, len(dataset))):  # warm-up (imports, caches)
         dataset[index]
+    dataset.pipeline.transforms = [
+        _Timed(step, per_step) for step in dataset.pipeline.transforms
+    ]
     count, start, cpu = 0, time.perf_counter(), time.process_time()
-    for _ in range(repeat):
+    for epoch in range(repeat):
         for index in range(len(dataset)):
-            results = dataset.get_data_info(index)
-            for step in steps:
-                tick = time.perf_counter()
-                results = step(results)
-                per_step[type(step).__name__] += time.perf_counter() - tick
+            dataset[index if dataset.test_mode else SampleKey(
+                index, seed=0, epoch=epoch)]
             count += 1
     elapsed = time.perf_counter() - start
     cpu = time.process_time() - cpu
+    per_step['other'] = elapsed - sum(per_step.values())
     return count / elapsed, cpu / count, {
         k: v / count
         for k, v in per_step.items()
