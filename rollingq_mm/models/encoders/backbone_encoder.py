@@ -87,7 +87,7 @@ class BackboneEncoder(FrameTokenEncoder):
         outputs = self.backbone(images)
         if isinstance(outputs, (tuple, list)) and not _is_pair(outputs):
             outputs = outputs[self.out_index]
-        tokens = to_tokens(outputs)
+        tokens = to_tokens(outputs, self.embed_dims)
         if tokens.shape[-1] != self.embed_dims:
             raise ValueError(
                 f'BackboneEncoder: {type(self.backbone).__name__} output '
@@ -97,21 +97,29 @@ class BackboneEncoder(FrameTokenEncoder):
         return tokens
 
 
-def to_tokens(
-        output: Union[torch.Tensor, Sequence[torch.Tensor]]) -> torch.Tensor:
+def to_tokens(output: Union[torch.Tensor, Sequence[torch.Tensor]],
+              width: Optional[int] = None) -> torch.Tensor:
     """One backbone output as tokens [B, N, C] (see :class:`BackboneEncoder`).
 
     Args:
         output (Tensor | tuple[Tensor]): [B, C, H, W], [B, N, C], [B, C], or
-            a tuple of these (vectors are put first).
+            a tuple of these (vectors are put first). A map whose last axis,
+            not its second, has the width C is channels-last [B, H, W, C]
+            (mmpretrain's backbones return [B, C, H, W]; a wrapped timm
+            Swin, for one, does not).
+        width (int, optional): The channel width C. Defaults to None
+            (maps are [B, C, H, W]).
 
     Returns:
         Tensor: Tokens [B, N, C].
     """
     if isinstance(output, (tuple, list)):
         parts = sorted(output, key=lambda x: x.dim() != 2)  # vectors first
-        return torch.cat([to_tokens(part) for part in parts], dim=1)
+        return torch.cat([to_tokens(part, width) for part in parts], dim=1)
     if output.dim() == 4:
+        if width is not None and output.shape[1] != width and \
+                output.shape[-1] == width:
+            return output.flatten(1, 2)  # channels-last [B, H, W, C]
         return output.flatten(2).transpose(1, 2)
     if output.dim() == 3:
         return output

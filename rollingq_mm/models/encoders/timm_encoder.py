@@ -74,7 +74,12 @@ class TimmEncoder(FrameTokenEncoder):
             MMLogger.get_current_instance().info(
                 f'TimmEncoder: loaded {model_name} from {checkpoint_path} '
                 '(non-strict: layers beyond the configured depth are dropped)')
+        self.model_name = model_name
         self.embed_dims = self.model.num_features
+        # timm declares a model's feature layout in ``output_fmt`` where it
+        # is not its convention NCHW (Swin, MambaOut, Sequencer: NHWC).
+        fmt = getattr(self.model, 'output_fmt', 'NCHW')
+        self.output_fmt = str(getattr(fmt, 'value', fmt))
         # Token 0 is a CLS token only for models that have one (ViTs with
         # class_token=True); CNN feature maps and pooled-token ViTs do not.
         self.has_cls_token = getattr(self.model, 'cls_token', None) is not None
@@ -93,8 +98,49 @@ class TimmEncoder(FrameTokenEncoder):
         self._is_init = True
 
     def image_tokens(self, images: torch.Tensor) -> torch.Tensor:
-        """Tokens [B, N, D] of ``forward_features`` (CNN maps flattened)."""
-        feats = self.model.forward_features(images)
-        if feats.dim() == 4:  # CNN feature map [B, C, H, W] -> [B, HW, C]
-            feats = feats.flatten(2).transpose(1, 2)
-        return feats
+        """Tokens [B, N, D] of ``forward_features`` (feature maps
+        flattened in the model's declared layout)."""
+        return feature_tokens(
+            self.model.forward_features(images), self.output_fmt,
+            self.embed_dims, f'TimmEncoder({self.model_name!r})')
+
+
+def feature_tokens(feats, layout: str, width: int, name: str) -> torch.Tensor:
+    """A model's features as tokens [B, N, width].
+
+    Args:
+        feats (Tensor): Tokens [B, N, C], or a feature map [B, C, H, W]
+            (``layout='NCHW'``) or [B, H, W, C] (``'NHWC'``).
+        layout (str): The layout of a 4-D map, ``'NCHW'`` or ``'NHWC'``.
+        width (int): The expected channel width C.
+        name (str): The model, for error messages.
+
+    Returns:
+        Tensor: [B, N, width] (N = H·W for a map).
+
+    Raises:
+        ValueError: the features are not a tensor of those layouts, or
+            their width is not ``width``.
+    """
+    if not torch.is_tensor(feats) or feats.dim() not in (3, 4):
+        shape = tuple(
+            feats.shape) if torch.is_tensor(feats) else type(feats).__name__
+        raise ValueError(
+            f'{name}: forward_features returned {shape}, not tokens '
+            '[B, N, C] or a feature map [B, C, H, W] / [B, H, W, C]; use '
+            'another model or wrap it in an encoder of your own that '
+            'returns tokens')
+    read_as = layout if feats.dim() == 4 else '[B, N, C]'
+    if feats.dim() == 4:
+        if layout not in ('NCHW', 'NHWC'):
+            raise ValueError(f'{name}: the model declares output_fmt='
+                             f'{layout!r}; only NCHW and NHWC maps are read')
+        feats = feats.flatten(2).transpose(1, 2) if layout == 'NCHW' else \
+            feats.flatten(1, 2)
+    if feats.shape[-1] != width:
+        raise ValueError(
+            f'{name}: its features read as {read_as} have '
+            f'{feats.shape[-1]} channels, but the model says num_features='
+            f'{width}; its output layout cannot be read, so wrap it in an '
+            'encoder of your own that returns tokens [B, N, C]')
+    return feats

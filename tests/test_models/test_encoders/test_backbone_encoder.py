@@ -164,3 +164,16 @@ def test_pretrained_init_cfg_loads_a_local_checkpoint(tmp_path):
         assert torch.equal(loaded[key], value), key
     assert not torch.equal(fresh['conv1.weight'],
                            source.state_dict()['conv1.weight'])
+
+
+def test_a_channels_last_map_is_read_by_its_width():
+    from rollingq_mm.models.encoders.backbone_encoder import to_tokens
+    nchw = torch.randn(2, 16, 4, 3)
+    nhwc = nchw.permute(0, 2, 3, 1)  # [B, H, W, C], as timm's Swin
+    torch.testing.assert_close(to_tokens(nhwc, 16), to_tokens(nchw, 16))
+    assert to_tokens(nhwc, 16).shape == (2, 12, 16)
+    # a square map as wide as it is deep reads as mmpretrain's [B, C, H, W]
+    square = torch.randn(2, 4, 4, 4)
+    torch.testing.assert_close(
+        to_tokens(square, 4),
+        square.flatten(2).transpose(1, 2))
