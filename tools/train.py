@@ -18,7 +18,9 @@ def parse_args(argv=None):
     parser.add_argument(
         '--amp',
         action='store_true',
-        help='mixed precision (bf16 where supported) via AmpOptimWrapper')
+        help='mixed precision via AmpOptimWrapper: bf16 on GPUs with native '
+        'bf16 (compute capability >= 8.0), else fp16 with a dynamic loss scale'
+    )
     parser.add_argument(
         '--compile',
         action='store_true',
@@ -51,9 +53,9 @@ def merge_train_args(cfg, args):
         if wrapper not in amp_types:
             raise ValueError(f'--amp cannot wrap optim_wrapper type {wrapper}')
         cfg.optim_wrapper.type = amp_types[wrapper]
-        cfg.optim_wrapper.setdefault('dtype', 'bfloat16')
-        if cfg.optim_wrapper.dtype == 'float16':
-            cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        from rollingq_mm.engine.optim_wrappers import amp_settings
+        for key, value in amp_settings(cfg.optim_wrapper.get('dtype')).items():
+            cfg.optim_wrapper.setdefault(key, value)
     if args.compile and not cfg.get('compile'):
         cfg.compile = True
     if args.auto_scale_lr:

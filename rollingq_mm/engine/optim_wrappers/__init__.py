@@ -1,6 +1,8 @@
 from .balanced import (BalancedAmpOptimWrapper, BalancedOptimWrapper,
                        BalancedUpdateMixin)
+from .precision import amp_settings, native_amp_dtype
 
 __all__ = [
-    'BalancedAmpOptimWrapper', 'BalancedOptimWrapper', 'BalancedUpdateMixin'
+    'BalancedAmpOptimWrapper', 'BalancedOptimWrapper', 'BalancedUpdateMixin',
+    'amp_settings', 'native_amp_dtype'
 ]

@@ -50,6 +50,18 @@ def compile_submodules(model, options: dict, logger=None) -> list:
     """
     targets = options.pop('targets', ['encoders'])
     options.setdefault('dynamic', True)
+    balancer = getattr(model, 'balancer', None)
+    if getattr(balancer, 'retains_graph', False):
+        # AOTAutograd donates the saved tensors of a compiled backward,
+        # which then refuses a second pass (retain_graph=True: MMPareto's
+        # per-loss gradients). The setting is read when a graph compiles,
+        # at the first forward, so it is set for this process here.
+        import torch._functorch.config as functorch_config
+        functorch_config.donated_buffer = False
+        if logger is not None:
+            logger.info(f'torch.compile: donated buffers off, '
+                        f'{type(balancer).__name__} differentiates the '
+                        'encoders more than once per step')
     compiled = []
     for target in targets:
         module = getattr(model, target, None)

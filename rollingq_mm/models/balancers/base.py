@@ -65,6 +65,10 @@ class BaseBalancer:
     #: Whether the method changes gradients between backward and step
     #: (needs ``optim_wrapper.type='BalancedOptimWrapper'``).
     modifies_gradients = False
+    #: Whether the method differentiates the encoders' graph more than once
+    #: per step (``autograd.grad(retain_graph=True)``): compiled encoders
+    #: must then keep their backward buffers (see ``compile_submodules``).
+    retains_graph = False
 
     def __init__(self, start_epoch: int = 0, end_epoch: Optional[int] = None):
         if start_epoch < 0 or (end_epoch is not None

@@ -49,6 +49,7 @@ class MMPareto(BaseBalancer):
     """
 
     modifies_gradients = True
+    retains_graph = True  # one gradient per loss term, then backward
 
     def __init__(self,
                  gamma: float = 1.5,

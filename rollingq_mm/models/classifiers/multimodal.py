@@ -205,11 +205,21 @@ class MultimodalClassifier(BaseClassifier):
             tokens (dict[str, Tensor]): The encoders' tokens [B, N_m, D_m].
 
         Returns:
-            dict[str, Tensor] | None: Logits [B, K] per modality.
+            dict[str, Tensor] | None: Logits [B, K] per modality, float32.
         """
         linear = self.head_linear()
-        return None if linear is None else self.neck.modality_logits(
-            tokens, linear)
+        if linear is None:
+            return None
+        # In float32 and outside autocast: a balancer asks between backward
+        # and step, where autocast no longer holds but the tokens are still
+        # in the forward's bf16 / fp16 (the head's weights are float32).
+        device = next(iter(tokens.values())).device.type
+        with torch.autocast(device_type=device, enabled=False):
+            return self.neck.modality_logits(
+                {
+                    m: x.float()
+                    for m, x in tokens.items()
+                }, linear)
 
     # ----------------------------------------------------------- modes
     def forward(self,
