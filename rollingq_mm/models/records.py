@@ -57,7 +57,11 @@ class AttentionRecord:
 
     def _cached(self, name: str, compute):
         if name not in self._cache:
-            with torch.no_grad():
+            # float32 outside autocast: the record is read inside the
+            # forward, where autocast would run q kᵀ in fp16 (inf -> NaN
+            # shares) however the inputs were cast
+            device = self.q_cls.device.type
+            with torch.no_grad(), torch.autocast(device, enabled=False):
                 self._cache[name] = compute()
         return self._cache[name]
 
@@ -201,7 +205,7 @@ class RollingQStatistics:
         return all(
             bool(torch.isfinite(t).all())
             for t in (self.query_sum, self.key_sum, self.cos_sum,
-                      self.last_cos_sum))
+                      self.share_sum, self.last_cos_sum))
 
 
 @dataclass

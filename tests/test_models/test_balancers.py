@@ -249,3 +249,32 @@ def test_balancers_refuse_one_modality_and_bad_arguments():
     balancer = OGMGE()
     with pytest.raises(RuntimeError, match='BalanceHook'):
         balancer.check_hooked()
+
+
+def test_epoch_means_leave_out_the_steps_a_loss_scaler_skips():
+    """fp16: a step whose gradients overflowed gives NaN cosines; the
+    epoch's mean is over the finite steps (NaN only if none was)."""
+    from rollingq_mm.models.balancers.base import BaseBalancer
+    balancer = BaseBalancer()
+    for value in (0.5, float('nan'), 1.5, float('inf')):
+        balancer.track(
+            cos_audio=torch.tensor(value), never=torch.tensor(float('nan')))
+    scalars = balancer.epoch_scalars()
+    assert scalars['cos_audio'] == 1.0
+    assert scalars['never'] != scalars['never']  # NaN: no finite step
+    assert balancer.epoch_scalars() == {}  # reset
+
+
+def test_a_loss_balancer_holds_no_step_tensors_after_the_forward():
+    """PMR adds losses and reads nothing between backward and step, so the
+    classifier keeps no context (with the step's tokens) to the next
+    iteration; OGM-GE's is kept for the optim wrapper, which clears it."""
+    from tests.test_engine.test_amp import _batch, _hooked
+    for balancer, kept in ((dict(type='PMR'), False), (dict(type='OGMGE'),
+                                                       True)):
+        model = tiny_classifier(balancer=balancer)
+        batch = _batch(16)
+        _hooked(model, batch)
+        data = model.data_preprocessor(batch, True)
+        model(**data, mode='loss')
+        assert (model.balancer.context is not None) == kept

@@ -55,3 +55,21 @@ def test_statistics_add_and_means():
     reduced = stats.all_reduced()  # no process group: the same sums
     assert reduced.count == 6 and reduced.query_sum.dtype == torch.float64
     assert torch.allclose(reduced.key_sum.float(), stats.key_sum)
+
+
+def test_statistics_read_inside_fp16_autocast_stay_float32():
+    """q kᵀ of large queries and keys overflows fp16 (max 65504); the
+    record is read inside the forward's autocast, and must not be."""
+    torch.manual_seed(2)
+    q, keys = 300 * torch.randn(2, 8), 300 * torch.randn(2, 9, 8)
+    expected = AttentionRecord(q, keys, SLICES).shares()
+    assert torch.isfinite(expected).all()
+    with torch.autocast('cpu', dtype=torch.float16):
+        record = AttentionRecord(q, keys, SLICES)
+        shares, cosines = record.shares(), record.cosines()
+    assert shares.dtype == cosines.dtype == torch.float32
+    torch.testing.assert_close(shares, expected)
+    sums = RollingQStatistics.from_record(record)
+    assert sums.is_finite()
+    sums.share_sum[0] = float('nan')
+    assert not sums.is_finite()  # the shares are checked too

@@ -83,7 +83,7 @@ class BaseBalancer:
         self.context: Optional[BalanceContext] = None
         self.modalities: List[str] = []
         self._sums: Dict[str, torch.Tensor] = {}
-        self._counts: Dict[str, int] = {}
+        self._counts: Dict[str, torch.Tensor] = {}
 
     # ------------------------------------------------------------- setup
     def bind(self, model) -> None:
@@ -134,18 +134,32 @@ class BaseBalancer:
         """Restore :meth:`state_dict` (on ``--resume``)."""
 
     def track(self, **values: torch.Tensor) -> None:
-        """Add per-step values (device tensors) to the epoch means."""
+        """Add per-step values (device tensors) to the epoch means.
+
+        A non-finite value (a step that fp16's loss scaler skips for its
+        overflowed gradients) is left out of the mean, without a host sync.
+        """
         for key, value in values.items():
             value = value.detach().float()
+            finite = torch.isfinite(value)
+            value = torch.where(finite, value, torch.zeros_like(value))
             total = self._sums.get(key)
             self._sums[key] = value if total is None else total + value
-            self._counts[key] = self._counts.get(key, 0) + 1
+            count = self._counts.get(key)
+            finite = finite.float()
+            self._counts[key] = finite if count is None else count + finite
 
     def epoch_scalars(self) -> Dict[str, float]:
-        """The epoch means of :meth:`track` (one sync), then reset."""
+        """The epoch means of :meth:`track` over its finite values (one
+        sync; NaN where no step was finite), then reset."""
         if not self._sums:
             return {}
-        out = {k: float(v) / self._counts[k] for k, v in self._sums.items()}
+        out = {}
+        for key, total in self._sums.items():
+            count = self._counts[key]
+            out[key] = float(
+                torch.where(count > 0, total / count.clamp_min(1),
+                            torch.full_like(total, float('nan'))))
         self._sums, self._counts = {}, {}
         return out
 

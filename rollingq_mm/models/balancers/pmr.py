@@ -100,13 +100,18 @@ class PMR(BaseBalancer):
             fresh = sum_over_ranks(total) / counts.clamp_min(1)[:, None]
             old = self.prototypes.get(name)
             if old is not None:
+                old = old.to(fresh.device)  # restored on the CPU
                 fresh[counts == 0] = old[counts == 0]
                 fresh = (1 - self.momentum) * fresh + self.momentum * old
             self.prototypes[name] = fresh
 
     def state_dict(self) -> dict:
-        """The prototypes, which the next epoch's smooth with ``momentum``."""
-        return dict(prototypes=dict(self.prototypes))
+        """The prototypes, which the next epoch's smooth with ``momentum``
+        (on the CPU: a checkpoint loads on any device)."""
+        return dict(prototypes={
+            m: p.cpu()
+            for m, p in self.prototypes.items()
+        })
 
     def load_state_dict(self, state: dict) -> None:
         self.prototypes = dict(state.get('prototypes') or {})
@@ -117,6 +122,9 @@ class PMR(BaseBalancer):
         if not self.prototypes:
             raise RuntimeError('PMR has no prototypes yet; BalanceHook '
                                'computes them before each epoch')
+        for m in self.modalities:  # once after a resume: to the device
+            self.prototypes[m] = self.prototypes[m].to(
+                context.pooled[m].device)
         similarities = {
             m: -torch.cdist(context.pooled[m].float(), self.prototypes[m])
             for m in self.modalities

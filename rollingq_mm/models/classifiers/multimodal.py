@@ -270,7 +270,11 @@ class MultimodalClassifier(BaseClassifier):
                 },
                 losses=losses)
             losses.update(self.balancer.extra_losses(self, context))
-            self.balancer.context = context
+            # kept until the optim wrapper's step only where a gradient
+            # balancer reads it there (and clears it): the step's tensors
+            # are not held to the next iteration otherwise
+            self.balancer.context = context \
+                if self.balancer.modifies_gradients else None
         return losses
 
     def predict(
