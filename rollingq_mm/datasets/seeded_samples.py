@@ -1,5 +1,5 @@
 """Datasets whose random draws are a function of (seed, epoch, sample)."""
-from typing import Optional
+from typing import List, Optional, Sequence
 
 from rollingq_mm.utils.random_streams import (preserved_random_state,
                                               seed_global_generators)
@@ -15,8 +15,12 @@ class SeededSamplesMixin:
     (seed, epoch, sample index, i): the same kinds of draws as before (the
     authors' ``np.random.choice``, torchvision's crops and flips), from
     another generator, and the same in every worker and after a resume.
-    Adding a transform does not change the draws of the others. The
-    generators are restored afterwards, so in the main process
+    Appending a transform does not change the draws of the ones before it.
+    A transform whose class sets ``draws_random = False`` (it draws
+    nothing, e.g. ``PackMultimodalInputs``) runs without reseeding.
+
+    The generators are restored after a sample, or after a whole batch when
+    the DataLoader asks for one (``__getitems__``), so in the main process
     (``num_workers=0``) loading draws nothing from training's streams.
 
     A plain ``int`` index (another sampler, a test-mode loader, an analysis
@@ -26,15 +30,30 @@ class SeededSamplesMixin:
     def __getitem__(self, idx):
         if not isinstance(idx, SampleKey):
             return super().__getitem__(idx)
-        # BaseDataset's retry after a dropped sample (_rand_another) draws
-        # from the global generators too: inside the block, so seeded.
         with preserved_random_state():
-            seed_global_generators((idx.seed, idx.epoch, int(idx)))
             return super().__getitem__(idx)
+
+    def __getitems__(self, indices: Sequence) -> List:
+        """A batch of samples (torch's DataLoader fetches batches through
+        this), restoring the generators once for the batch."""
+        if not any(isinstance(idx, SampleKey) for idx in indices):
+            return [
+                super(SeededSamplesMixin, self).__getitem__(idx)
+                for idx in indices
+            ]
+        with preserved_random_state():
+            return [
+                super(SeededSamplesMixin, self).__getitem__(idx)
+                for idx in indices
+            ]
 
     def prepare_data(self, idx) -> Optional[dict]:
         """The sample after the pipeline; one stream per transform for a
         :class:`SampleKey`.
+
+        BaseDataset's retry after a dropped sample (``_rand_another``)
+        draws its new index from the stream of the last reseeded
+        transform, so it is seeded too.
 
         Args:
             idx (int | SampleKey): The index.
@@ -47,7 +66,9 @@ class SeededSamplesMixin:
         if not isinstance(idx, SampleKey):
             return self.pipeline(results)
         for position, transform in enumerate(self.pipeline.transforms):
-            seed_global_generators((idx.seed, idx.epoch, int(idx), position))
+            if getattr(transform, 'draws_random', True):
+                seed_global_generators(
+                    (idx.seed, idx.epoch, int(idx), position))
             results = transform(results)
             if results is None:
                 return None

@@ -139,3 +139,34 @@ def test_a_loader_gives_the_same_batches_with_any_workers(
         expected.append([reference[k]['draw0'] for k in sampler])
     assert epochs == expected
     assert epochs[0] != epochs[1]
+
+
+def test_a_batch_is_its_samples_and_restores_the_generators_once():
+    dataset = _dataset()
+    keys = [SampleKey(i, seed=0, epoch=2) for i in (5, 1, 9)]
+    torch.manual_seed(3)
+    batch = dataset.__getitems__(keys)
+    after = torch.rand(())
+    one_by_one = [dataset[k] for k in keys]
+    assert [(b['draw0'], b['draw1'])
+            for b in batch] == [(b['draw0'], b['draw1']) for b in one_by_one]
+    torch.manual_seed(3)
+    assert torch.equal(torch.rand(()), after)  # the batch drew nothing
+
+
+def test_a_transform_that_draws_nothing_is_not_reseeded(monkeypatch):
+    from rollingq_mm.datasets import seeded_samples
+    from rollingq_mm.datasets.transforms import PackMultimodalInputs
+    assert PackMultimodalInputs.draws_random is False
+    seeded = []
+    monkeypatch.setattr(seeded_samples, 'seed_global_generators',
+                        lambda counters: seeded.append(counters[-1]))
+    dataset = SyntheticMultimodal(
+        num_samples=4,
+        modalities=['audio', 'visual'],
+        pipeline=[
+            dict(type='_DrawEverywhere', name='draw'),
+            dict(type='PackMultimodalInputs', modalities=['audio', 'visual'])
+        ])
+    dataset[SampleKey(0, seed=0, epoch=0)]
+    assert seeded == [0]  # the drawing transform only

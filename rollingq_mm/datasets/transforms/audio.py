@@ -228,6 +228,8 @@ class LoadAudioSpectrogram(BaseTransform):
         hop_length (int): Defaults to 353 (the paper).
     """
 
+    draws_random = False  # no reseeding per sample (SeededSamplesMixin)
+
     def __init__(self,
                  key: str = 'audio',
                  path_key: str = 'audio_path',

@@ -32,6 +32,8 @@ class PackMultimodalInputs(BaseTransform):
             'noise_level')``.
     """
 
+    draws_random = False  # no reseeding per sample (SeededSamplesMixin)
+
     def __init__(self,
                  modalities: Sequence[str],
                  meta_keys: Sequence[str] = ('sample_idx', 'clip_id',

@@ -64,6 +64,8 @@ class LoadSpectrogramNpy(BaseTransform):
             Defaults to False.
     """
 
+    draws_random = False  # no reseeding per sample (SeededSamplesMixin)
+
     def __init__(self,
                  key: str = 'audio',
                  path_key: str = 'audio_path',
