@@ -40,13 +40,20 @@ setup(
     long_description_content_type='text/markdown',
     license='Apache-2.0',
     packages=find_packages(include=['rollingq_mm', 'rollingq_mm.*']),
-    python_requires='>=3.8',
+    # The minimums, each the lowest version with which the fast test lane
+    # passes (measured once: Python 3.9, torch 2.5.1, torchvision 0.20.1,
+    # mmengine 0.10.0, mmcv-lite 2.0.0, mmpretrain 1.2.0, timm 1.0.11,
+    # numpy 2.0.2; the command is in docs/install.md). torch 2.5: the
+    # checkpoint loader's torch.serialization.safe_globals; timm 1.0.11:
+    # num_features is forward_features' width and a local checkpoint's
+    # pretrained_strict reaches every model's builder.
+    python_requires='>=3.9',
     install_requires=[
-        'torch>=2.1',
-        'torchvision',
-        'mmengine>=0.10,<1.0',
+        'torch>=2.5',
+        'torchvision>=0.20',
+        'mmengine>=0.10.0,<1.0',
         'mmpretrain>=1.2.0',
-        'timm>=0.9',
+        'timm>=1.0.11',
         'numpy',
         # mmengine imports pkg_resources, which setuptools 82 removed.
         'setuptools<82',

@@ -104,3 +104,30 @@ def test_the_runner_builds_loaders_that_draw_once_per_epoch():
                     pipeline=[])),
             seed=0)
     assert type(loader) is OneDrawPerEpochLoader
+
+
+def test_a_gpu_machine_whose_cuda_fails_is_not_trained_on_cpu(monkeypatch):
+    import os.path
+
+    from rollingq_mm.engine.runner import check_no_gpu_is_hidden
+    real_exists = os.path.exists
+    monkeypatch.setattr(
+        os.path, 'exists',
+        lambda path: path == '/dev/nvidiactl' or real_exists(path))
+    monkeypatch.delenv('CUDA_VISIBLE_DEVICES', raising=False)
+    with pytest.raises(
+            RuntimeError,
+            match=r"NVIDIA devices \(/dev/nvidiactl"
+            r"\) but torch cannot use CUDA.*CUDA_VISIBLE_DEVICES"):
+        check_no_gpu_is_hidden()
+    monkeypatch.setenv('CUDA_VISIBLE_DEVICES', '')  # the CPU on purpose
+    check_no_gpu_is_hidden()
+
+
+def test_a_machine_without_gpus_trains_on_cpu():
+    import os.path
+
+    from rollingq_mm.engine.runner import check_no_gpu_is_hidden
+    if os.path.exists('/dev/nvidiactl'):
+        pytest.skip('this machine has NVIDIA devices')
+    check_no_gpu_is_hidden()

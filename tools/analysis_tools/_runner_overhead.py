@@ -40,6 +40,7 @@ class EpochTimer:
         self.stamps = []
 
     def hook(self):
+        from mmengine.device import get_device
         from mmengine.hooks import Hook
         timer = self
 
@@ -47,9 +48,11 @@ class EpochTimer:
             priority = 'LOWEST'
 
             def before_train_epoch(self, runner):
+                _synchronize(get_device())
                 timer.stamps.append(time.perf_counter())
 
             def after_train(self, runner):
+                _synchronize(get_device())
                 timer.stamps.append(time.perf_counter())
 
         return Stamp()
@@ -72,11 +75,16 @@ def bare_loop(cfg, epochs: int) -> float:
     from mmengine.registry import DefaultScope
     from mmengine.runner import Runner
 
+    from mmengine.device import get_device
+
     from rollingq_mm.registry import MODELS
     with DefaultScope.overwrite_default_scope('rollingq_mm'):
         torch.manual_seed(cfg.randomness.get('seed', 0))
         model = MODELS.build(copy.deepcopy(cfg.model))
         model.init_weights()
+        # where the Runner puts it (its data preprocessor follows)
+        device = get_device()
+        model.to(device)
         loader = Runner.build_dataloader(
             copy.deepcopy(cfg.train_dataloader),
             seed=cfg.randomness.get('seed', 0))
@@ -86,6 +94,7 @@ def bare_loop(cfg, epochs: int) -> float:
     start = None
     for epoch in range(epochs):
         if epoch == 1:
+            _synchronize(device)
             start = time.perf_counter()
         for data in loader:
             data = model.data_preprocessor(data, True)
@@ -94,8 +103,15 @@ def bare_loop(cfg, epochs: int) -> float:
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+    _synchronize(device)
     samples = len(loader.dataset) * (epochs - 1)
     return samples / (time.perf_counter() - start)
+
+
+def _synchronize(device: str) -> None:
+    """Wait for the GPU's queued work, so a time stamp covers it."""
+    if device == 'cuda':
+        torch.cuda.synchronize()
 
 
 def measure_overhead(cfg, epochs: int = 3, repeats: int = 3) -> dict:

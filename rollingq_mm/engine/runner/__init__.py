@@ -1,5 +1,6 @@
 from .checkpoint_loading import SafeCheckpointLoadingMixin
-from .cpu_distributed import CpuDistributedMixin, release_process_group
+from .cpu_distributed import (CpuDistributedMixin, check_no_gpu_is_hidden,
+                              release_process_group)
 from .data_loaders import OneDrawPerEpochLoader, SteadyLoaderMixin
 from .encoder_compile import EncoderCompileMixin, compile_submodules
 from .robust_runner import RobustRunner
@@ -10,5 +11,6 @@ RollingQRunner = RobustRunner
 __all__ = [
     'RobustRunner', 'RollingQRunner', 'SafeCheckpointLoadingMixin',
     'CpuDistributedMixin', 'SteadyLoaderMixin', 'EncoderCompileMixin',
-    'OneDrawPerEpochLoader', 'compile_submodules', 'release_process_group'
+    'OneDrawPerEpochLoader', 'compile_submodules', 'release_process_group',
+    'check_no_gpu_is_hidden'
 ]

@@ -61,8 +61,12 @@ class TimmEncoder(FrameTokenEncoder):
                     f'TimmEncoder({model_name!r}): checkpoint_path '
                     f'{checkpoint_path!r} does not exist; download the '
                     'weights once and point checkpoint_path at the local file')
+            # custom_load: timm's own .npz reader (big_vision files) only
+            # for .npz, whatever the model's default source was
             load_kwargs = dict(
-                pretrained_cfg_overlay=dict(file=checkpoint_path),
+                pretrained_cfg_overlay=dict(
+                    file=checkpoint_path,
+                    custom_load=checkpoint_path.endswith('.npz')),
                 pretrained_strict=False)
         self.model = timm.create_model(
             model_name,
