@@ -30,6 +30,9 @@ default_hooks = dict(
     summary=dict(type='RunSummaryHook'),
     # random states in checkpoints: --resume continues the same run
     exact_resume=dict(type='ExactResumeHook'),
+    # checkpoints of tensors and plain containers: mmengine's own loader
+    # (init_cfg Pretrained, another project's load_from) reads them safely
+    plain_checkpoint=dict(type='PlainCheckpointHook'),
 )
 
 env_cfg = dict(

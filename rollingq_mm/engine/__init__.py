@@ -1,13 +1,13 @@
 from .hooks import (BalanceHook, DivergenceHook, ExactResumeHook,
-                    PreflightHook, RollingQHook, RunSummaryHook,
-                    StatisticsCollector)
+                    PlainCheckpointHook, PreflightHook, RollingQHook,
+                    RunSummaryHook, StatisticsCollector)
 from .optim_wrappers import BalancedAmpOptimWrapper, BalancedOptimWrapper
 from .runner import RobustRunner, RollingQRunner
 from .schedulers import CosineAnnealingToEndLR
 
 __all__ = [
     'BalanceHook', 'BalancedOptimWrapper', 'BalancedAmpOptimWrapper',
-    'DivergenceHook', 'ExactResumeHook', 'PreflightHook', 'RollingQHook',
-    'RunSummaryHook', 'StatisticsCollector', 'RobustRunner', 'RollingQRunner',
-    'CosineAnnealingToEndLR'
+    'DivergenceHook', 'ExactResumeHook', 'PlainCheckpointHook',
+    'PreflightHook', 'RollingQHook', 'RunSummaryHook', 'StatisticsCollector',
+    'RobustRunner', 'RollingQRunner', 'CosineAnnealingToEndLR'
 ]

@@ -31,8 +31,11 @@ from torch import nn
 __all__ = [
     'CheckpointError', 'mmengine_checkpoint_types', 'load_checkpoint_file',
     'check_fits', 'check_finite', 'pop_legacy_history', 'is_resuming',
-    'meta_entry'
+    'meta_entry', 'plain_containers', 'restore_history_buffers'
 ]
+
+# How a HistoryBuffer of the message hub is written by PlainCheckpointHook
+HISTORY_BUFFER_TAG = 'mmengine.HistoryBuffer'
 
 # The RollingQ history buffer of each RollingQuery in release 1 and 2
 # checkpoints; RollingQHook's state in checkpoint['meta'] (under its
@@ -138,6 +141,7 @@ def load_checkpoint_file(filename: str,
     if 'state_dict' not in checkpoint:
         checkpoint = dict(state_dict=checkpoint)
     pop_legacy_history(checkpoint, modalities)
+    restore_history_buffers(checkpoint)
     check_finite(checkpoint['state_dict'], filename)
     return checkpoint
 
@@ -184,6 +188,56 @@ def pop_legacy_history(
             meta = checkpoint['meta'] = {}
         meta[LEGACY_HISTORY_META] = dict(checks=converted)
     return converted
+
+
+def plain_containers(value):
+    """``value`` with mmengine's and numpy's objects as plain containers.
+
+    A message hub's ``HistoryBuffer`` becomes a tagged dict (undone by
+    :func:`restore_history_buffers`), numpy scalars Python numbers and
+    numpy arrays lists, so that ``torch.load(weights_only=True)`` reads the
+    checkpoint with no allow-list: mmengine's own loader (``load_from``,
+    ``init_cfg=dict(type='Pretrained', ...)``) included.
+
+    Args:
+        value: A checkpoint entry (dicts, lists and tuples are walked).
+
+    Returns:
+        The same structure with plain leaves (tensors are kept).
+    """
+    from mmengine.logging.history_buffer import HistoryBuffer
+    if isinstance(value, HistoryBuffer):
+        log, count = value.data
+        return {
+            HISTORY_BUFFER_TAG:
+            dict(
+                log=log.tolist(),
+                count=count.tolist(),
+                max_length=value.max_length)
+        }
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, dict):
+        return type(value)(
+            (key, plain_containers(item)) for key, item in value.items())
+    if isinstance(value, (list, tuple)) and not hasattr(value, '_fields'):
+        return type(value)(plain_containers(item) for item in value)
+    return value
+
+
+def restore_history_buffers(checkpoint: dict) -> None:
+    """Turn the tagged dicts of :func:`plain_containers` in the message
+    hub's ``log_scalars`` back into ``HistoryBuffer`` objects, in place (for
+    mmengine's resume)."""
+    from mmengine.logging.history_buffer import HistoryBuffer
+    scalars = (checkpoint.get('message_hub') or {}).get('log_scalars')
+    for key, value in (scalars or {}).items():
+        if isinstance(value, dict) and HISTORY_BUFFER_TAG in value:
+            saved = value[HISTORY_BUFFER_TAG]
+            scalars[key] = HistoryBuffer(saved['log'], saved['count'],
+                                         saved['max_length'])
 
 
 def is_resuming(runner) -> bool:
