@@ -103,3 +103,25 @@ def test_plot_dynamics(run, tmp_path):
     assert 'rollingq/air' in epochs[1] and 'accuracy/top1' in epochs[1]
     with pytest.raises(FileNotFoundError, match='scalars.json'):
         _tool('plot_dynamics').main([str(tmp_path)])
+
+
+@pytest.mark.slow
+def test_the_gpu_smoke_script_runs_its_cpu_parts(tmp_path):
+    """The CPU-possible half of tools/analysis_tools/gpu_smoke.py --quick:
+    the GPU-only steps are reported as skipped, the rest must pass."""
+    import torch
+    result = subprocess.run([
+        sys.executable, 'tools/analysis_tools/gpu_smoke.py', '--quick',
+        '--out-dir',
+        str(tmp_path)
+    ],
+                            cwd=ROOT,
+                            capture_output=True,
+                            text=True,
+                            timeout=1200)
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out[-3000:]
+    assert '| rollingq --compile | ok |' in out
+    assert '| resume on 1 process | ok |' in out
+    if not torch.cuda.is_available():
+        assert '| rollingq --amp | skipped | 0 | needs CUDA |' in out
