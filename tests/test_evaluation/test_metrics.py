@@ -113,3 +113,28 @@ def test_metrics_build_without_a_prefix_warning_and_take_one(metric_type):
     assert not any(name.startswith('/') for name in names)
     prefixed = _evaluate(metric_type(prefix='val'))
     assert sorted(prefixed) == sorted(f'val/{name}' for name in names)
+
+
+@pytest.mark.parametrize('metric', [
+    AttentionShare(group_key='corrupted'),
+    GroupedAccuracy(),
+    ModalityAccuracy()
+])
+def test_a_batch_moves_to_the_host_once(metric, monkeypatch):
+    """On a GPU every per-sample ``.cpu()`` / ``int()`` is a sync; a batch
+    makes one transfer, whatever its size."""
+    transfers = []
+    cpu, item = torch.Tensor.cpu, torch.Tensor.__int__
+
+    def counted(name, original):
+
+        def method(self, *args, **kwargs):
+            transfers.append(name)
+            return original(self, *args, **kwargs)
+
+        return method
+
+    monkeypatch.setattr(torch.Tensor, 'cpu', counted('cpu', cpu))
+    monkeypatch.setattr(torch.Tensor, '__int__', counted('int', item))
+    metric.process(None, SAMPLES * 4)
+    assert len(transfers) == 1, transfers

@@ -1,5 +1,7 @@
 """Groups of evaluation samples by a per-sample metainfo field."""
-from typing import Optional
+from typing import Optional, Sequence
+
+import torch
 
 from rollingq_mm.utils.errors import ReadableKeyError
 
@@ -28,3 +30,10 @@ def missing_group_error(metric: str, group_key: str) -> KeyError:
         f'[{group_key!r}]; SyntheticMultimodal and CorruptModality set '
         f'"corrupted"), set group_key to a field it has, or drop {metric} '
         'from the evaluator')
+
+
+def first_values(data_samples: Sequence[dict], key: str) -> torch.Tensor:
+    """The first value of ``sample[key]`` of every sample, stacked [S] on
+    their device: moved to the host at once, a batch costs one transfer
+    (one GPU sync) instead of one per sample."""
+    return torch.stack([s[key].reshape(-1)[0] for s in data_samples])

@@ -48,6 +48,7 @@ class AttentionShare(BaseMetric):
         return () if self.group_key is None else (self.group_key, )
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
+        groups = []
         for sample in data_samples:
             if SHARE not in sample:
                 raise KeyError(
@@ -60,10 +61,17 @@ class AttentionShare(BaseMetric):
                 group = sample_group(sample, self.group_key)
                 if group is None:
                     raise missing_group_error('AttentionShare', self.group_key)
+            groups.append(group)
+        # shares and cosines [2, S, M], moved to the host at once
+        fields = torch.stack([
+            torch.stack([s[field].float() for s in data_samples])
+            for field in (SHARE, COS)
+        ]).cpu()
+        for index, (sample, group) in enumerate(zip(data_samples, groups)):
             self.results.append(
                 dict(
-                    share=sample[SHARE].float().cpu(),
-                    cos=sample[COS].float().cpu(),
+                    share=fields[0, index],
+                    cos=fields[1, index],
                     modalities=list(sample['modalities']),
                     group=group))
 

@@ -5,7 +5,8 @@ from typing import Dict, List, Sequence
 from mmengine.evaluator import BaseMetric
 
 from rollingq_mm.registry import METRICS
-from ._groups import DEFAULT_GROUP_KEY, missing_group_error, sample_group
+from ._groups import (DEFAULT_GROUP_KEY, first_values, missing_group_error,
+                      sample_group)
 
 
 @METRICS.register_module()
@@ -39,13 +40,16 @@ class GroupedAccuracy(BaseMetric):
         return (self.group_key, )
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
+        groups = []
         for sample in data_samples:
             group = sample_group(sample, self.group_key)
             if group is None:
                 raise missing_group_error('GroupedAccuracy', self.group_key)
-            hit = int(sample['pred_label'].reshape(-1)[0]) == int(
-                sample['gt_label'].reshape(-1)[0])
-            self.results.append((group, float(hit)))
+            groups.append(group)
+        # one transfer to the host for the batch, not two per sample
+        hits = (first_values(data_samples, 'pred_label') == first_values(
+            data_samples, 'gt_label')).float().cpu().tolist()
+        self.results.extend(zip(groups, hits))
 
     def compute_metrics(self, results: List[tuple]) -> Dict[str, float]:
         hits = defaultdict(list)

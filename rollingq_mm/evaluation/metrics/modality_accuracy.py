@@ -2,9 +2,11 @@
 from collections import defaultdict
 from typing import Dict, List, Sequence
 
+import torch
 from mmengine.evaluator import BaseMetric
 
 from rollingq_mm.registry import METRICS
+from ._groups import first_values
 
 
 @METRICS.register_module()
@@ -23,16 +25,23 @@ class ModalityAccuracy(BaseMetric):
     default_prefix = ''
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
-        for sample in data_samples:
-            if 'probe_scores' not in sample:
-                raise KeyError(
-                    'ModalityAccuracy: the predictions have no probe_scores; '
-                    'give the model probe_heads or drop ModalityAccuracy from '
-                    'the evaluator')
-            label = int(sample['gt_label'].reshape(-1)[0])
+        if any('probe_scores' not in sample for sample in data_samples):
+            raise KeyError(
+                'ModalityAccuracy: the predictions have no probe_scores; '
+                'give the model probe_heads or drop ModalityAccuracy from '
+                'the evaluator')
+        names = list(data_samples[0]['probe_scores'])
+        labels = first_values(data_samples, 'gt_label')
+        # [M, S] hits, moved to the host at once (one transfer per batch)
+        hits = torch.stack([
+            torch.stack(
+                [s['probe_scores'][name].argmax()
+                 for s in data_samples]) == labels for name in names
+        ]).float().cpu()
+        for index in range(len(data_samples)):
             self.results.append({
-                name: float(int(score.argmax()) == label)
-                for name, score in sample['probe_scores'].items()
+                name: float(hits[row, index])
+                for row, name in enumerate(names)
             })
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
