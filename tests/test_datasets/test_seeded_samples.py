@@ -9,11 +9,9 @@ import torch
 from mmengine.dataset import DefaultSampler
 
 from rollingq_mm.datasets import SampleKey, SeededSampler, SyntheticMultimodal
-from rollingq_mm.registry import TRANSFORMS
 
 
-@TRANSFORMS.register_module(force=True)
-class _DrawEverywhere:
+class DrawEverywhere:
     """Records one draw from each global generator under ``name``."""
 
     def __init__(self, name):
@@ -26,10 +24,9 @@ class _DrawEverywhere:
 
 
 def _dataset(num_transforms=2):
-    pipeline = [
-        dict(type='_DrawEverywhere', name=f'draw{i}')
-        for i in range(num_transforms)
-    ]
+    # transform objects, not registered types: the registries stay as
+    # the package leaves them for the other tests
+    pipeline = [DrawEverywhere(f'draw{i}') for i in range(num_transforms)]
     return SyntheticMultimodal(
         num_samples=16, modalities=['audio', 'visual'], pipeline=pipeline)
 
@@ -165,7 +162,7 @@ def test_a_transform_that_draws_nothing_is_not_reseeded(monkeypatch):
         num_samples=4,
         modalities=['audio', 'visual'],
         pipeline=[
-            dict(type='_DrawEverywhere', name='draw'),
+            DrawEverywhere('draw'),
             dict(type='PackMultimodalInputs', modalities=['audio', 'visual'])
         ])
     dataset[SampleKey(0, seed=0, epoch=0)]
