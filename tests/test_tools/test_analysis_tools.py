@@ -95,14 +95,76 @@ def test_analyse_recovers_a_known_correlation():
 
 @pytest.mark.slow
 def test_plot_dynamics(run, tmp_path):
-    out = _tool('plot_dynamics').main(
-        [str(run), '--out', str(tmp_path / 'dyn.png')])
+    tool = _tool('plot_dynamics')
+    out = tool.main([str(run), '--out', str(tmp_path / 'dyn.png')])
     assert osp.getsize(out) > 1000
-    epochs = _tool('plot_dynamics').read_epochs(str(run))
+    epochs = tool.read_epochs(str(run))
     assert list(epochs) == [1, 2]
     assert 'rollingq/air' in epochs[1] and 'accuracy/top1' in epochs[1]
+    # the authors' procedure rotates once, at the end of epoch 1
+    assert tool.rotation_epochs(epochs) == [1]
+    fig = tool.figure(epochs)
+    air, share, accuracy = fig.axes
+    legends = [[t.get_text() for t in a.get_legend().get_texts()]
+               for a in fig.axes]
+    # training-time (hook) and validation series, labelled apart
+    assert {'train: AIR', 'train: cos(q, k̄) audio', 'val: AIR',
+            'val: cos(q, k̄) visual'} <= set(legends[0])
+    assert {'train: share audio', 'val: share audio'} <= set(legends[1])
+    assert {'val: top-1', 'val: probe audio'} <= set(legends[2])
+    assert not any(label.startswith('train') for label in legends[2])
+    for axis, labels in zip(fig.axes, legends):
+        assert 'rotation (epoch end)' in labels
+        # integer epoch ticks: the epochs themselves
+        assert list(axis.get_xticks()) == [1, 2]
+        # the rotation: one vertical line at epoch 1
+        vertical = [
+            line for line in axis.get_lines()
+            if line.get_label() == 'rotation (epoch end)'
+        ]
+        assert len(vertical) == 1
+        assert list(vertical[0].get_xdata()) == [1, 1]
+    # the series: the hook's training AIR and the validation AIR differ
+    lines = {line.get_label(): line for line in air.get_lines()}
+    assert list(lines['train: AIR'].get_ydata()) == [
+        epochs[1]['rollingq/air'], epochs[2]['rollingq/air']
+    ]
+    assert list(lines['val: AIR'].get_ydata()) == [
+        epochs[1]['air'], epochs[2]['air']
+    ]
+    assert lines['train: AIR'].get_linestyle() != \
+        lines['val: AIR'].get_linestyle()
+    import matplotlib.pyplot as plt
+    plt.close(fig)
     with pytest.raises(FileNotFoundError, match='scalars.json'):
-        _tool('plot_dynamics').main([str(tmp_path)])
+        tool.main([str(tmp_path)])
+
+
+def test_plot_dynamics_without_the_hook_marks_nothing():
+    """An attention baseline: validation series only, no rotation line."""
+    tool = _tool('plot_dynamics')
+    epochs = {
+        e: {
+            'accuracy/top1': 50. + e,
+            'air': 0.1 * e,
+            'attention_share/audio': 0.5,
+            'attention_share/audio/clean': 0.4,
+            'query_key_cos/audio': 0.2
+        }
+        for e in range(1, 31)
+    }
+    assert tool.rotation_epochs(epochs) == []
+    fig = tool.figure(epochs)
+    for axis in fig.axes:
+        labels = [line.get_label() for line in axis.get_lines()]
+        assert all(label.startswith('val: ') for label in labels)
+        ticks = [t for t in axis.get_xticks() if 1 <= t <= 30]
+        assert ticks and all(float(t).is_integer() for t in ticks)
+    shares = [line.get_label() for line in fig.axes[1].get_lines()]
+    assert shares == ['val: share audio']  # per-group shares left out
+    import matplotlib.pyplot as plt
+    plt.close(fig)
+
 
 
 @pytest.mark.slow

@@ -1,6 +1,6 @@
 """Train and test several configs over several seeds; print mean ± std.
 
-The tables in the README and docs/av_digits.md come from this tool::
+The results tables in configs/*/README.md come from this tool::
 
     C=configs/av_digits
     python tools/analysis_tools/seed_sweep.py --seeds 0 1 2 --jobs 2 \\
