@@ -166,7 +166,6 @@ def test_plot_dynamics_without_the_hook_marks_nothing():
     plt.close(fig)
 
 
-
 @pytest.mark.slow
 def test_the_gpu_smoke_script_runs_its_cpu_parts(tmp_path):
     """The CPU-possible half of tools/analysis_tools/gpu_smoke.py --quick:

@@ -71,11 +71,10 @@ def runner_route(cfg, epochs: int) -> float:
 
 def bare_loop(cfg, epochs: int) -> float:
     """Samples/s of epochs 2..E trained by a plain loop."""
+    from mmengine.device import get_device
     from mmengine.optim import build_optim_wrapper
     from mmengine.registry import DefaultScope
     from mmengine.runner import Runner
-
-    from mmengine.device import get_device
 
     from rollingq_mm.registry import MODELS
     with DefaultScope.overwrite_default_scope('rollingq_mm'):
