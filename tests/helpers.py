@@ -1,5 +1,7 @@
-"""Small models shared by the tests (random init, CPU, milliseconds), and a
-free port for the tests that launch torchrun."""
+"""Small models shared by the tests (random init, CPU, milliseconds), a free
+port for the tests that launch torchrun, and shell brace expansion for the
+tests that read config patterns in the docs."""
+import re
 import socket
 
 from rollingq_mm.registry import MODELS
@@ -63,3 +65,15 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))
         return sock.getsockname()[1]
+
+
+def expand_braces(pattern: str) -> list:
+    """Shell brace expansion: ``a_{b,c}.py`` -> ``['a_b.py', 'a_c.py']``."""
+    match = re.search(r'\{([^{}]*)\}', pattern)
+    if match is None:
+        return [pattern]
+    return [
+        name for option in match.group(1).split(',')
+        for name in expand_braces(pattern[:match.start()] + option +
+                                  pattern[match.end():])
+    ]

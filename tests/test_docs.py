@@ -17,6 +17,8 @@ import sys
 import pytest
 from mmengine.config import Config
 
+from tests.helpers import expand_braces
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DOCS = [osp.join(ROOT, 'README.md')] + sorted(
     glob.glob(osp.join(ROOT, 'docs', '*.md')) +
@@ -43,18 +45,6 @@ def _name(path):
 def _read(path):
     with open(path, encoding='utf-8') as f:
         return f.read()
-
-
-def _expand_braces(pattern):
-    """Shell brace expansion: ``a_{b,c}.py`` -> ``['a_b.py', 'a_c.py']``."""
-    match = re.search(r'\{([^{}]*)\}', pattern)
-    if match is None:
-        return [pattern]
-    return [
-        name for option in match.group(1).split(',')
-        for name in _expand_braces(pattern[:match.start()] + option +
-                                   pattern[match.end():])
-    ]
 
 
 def _substitute(text, variables):
@@ -123,7 +113,7 @@ def _config_paths(text):
         candidates |= set(CONFIG_PATH.findall(statement))
     paths = set()
     for pattern in candidates:
-        for path in _expand_braces(pattern):
+        for path in expand_braces(pattern):
             paths.add(path)
     return paths
 

@@ -13,6 +13,7 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 from rollingq_mm.registry import MODELS, PARAM_SCHEDULERS
+from tests.helpers import expand_braces
 from tests.test_configs.test_configs import _one_iteration
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -77,24 +78,12 @@ def test_config_trains_one_iteration_on_a_stand_in(path, stand_ins):
     _one_iteration(cfg)
 
 
-def _expand(pattern):
-    """Shell brace expansion: ``a_{b,c}.py`` -> ``['a_b.py', 'a_c.py']``."""
-    match = re.search(r'\{([^{}]*)\}', pattern)
-    if match is None:
-        return [pattern]
-    return [
-        name for option in match.group(1).split(',')
-        for name in _expand(pattern[:match.start()] + option +
-                            pattern[match.end():])
-    ]
-
-
 def test_docs_list_exactly_the_configs():
     listed = {
         name
         for pattern in re.findall(r'^configs/resnet18/(\S+\.py)',
                                   open(DOC).read(), re.M)
-        for name in _expand(pattern)
+        for name in expand_braces(pattern)
     }
     assert listed == {_name(path) for path in CONFIGS}
 
