@@ -25,6 +25,7 @@ import torch
 
 __all__ = [
     'seed_global_generators', 'capture_random_state', 'restore_random_state',
+    'global_generator_states', 'set_global_generator_states',
     'preserved_random_state'
 ]
 
@@ -96,6 +97,21 @@ def _current_device_state(cuda) -> Optional[torch.Tensor]:
     return cuda
 
 
+def global_generator_states() -> tuple:
+    """Python's, NumPy's global and torch's CPU generator states, as the
+    generators' own objects (no conversion to plain containers, which a
+    checkpoint needs and an in-process restore does not)."""
+    return random.getstate(), np.random.get_state(), torch.get_rng_state()
+
+
+def set_global_generator_states(states: tuple) -> None:
+    """Set the generators to a :func:`global_generator_states`."""
+    python, numpy, cpu = states
+    random.setstate(python)
+    np.random.set_state(numpy)
+    torch.set_rng_state(cpu)
+
+
 @contextmanager
 def preserved_random_state() -> Iterator[None]:
     """Restore Python's, NumPy's global and torch's CPU generator after the
@@ -104,13 +120,8 @@ def preserved_random_state() -> Iterator[None]:
     Yields:
         None
     """
-    # the generators' own state objects (no conversion to plain
-    # containers, which a checkpoint needs but this does not)
-    python, numpy, cpu = (random.getstate(), np.random.get_state(),
-                          torch.get_rng_state())
+    states = global_generator_states()
     try:
         yield
     finally:
-        random.setstate(python)
-        np.random.set_state(numpy)
-        torch.set_rng_state(cpu)
+        set_global_generator_states(states)

@@ -1,12 +1,12 @@
 """Apply image transforms to every frame of a clip, and stack the frames."""
-import random
 from typing import List, Sequence, Union
 
 import numpy as np
-import torch
 from mmcv.transforms import BaseTransform, Compose
 
 from rollingq_mm.registry import TRANSFORMS
+from rollingq_mm.utils.random_streams import (global_generator_states,
+                                              set_global_generator_states)
 
 
 @TRANSFORMS.register_module()
@@ -57,16 +57,6 @@ class FrameTransforms(BaseTransform):
         self.channel_first = channel_first
         self.share_params = share_params
 
-    @staticmethod
-    def _get_rng_state() -> tuple:
-        return random.getstate(), np.random.get_state(), torch.get_rng_state()
-
-    @staticmethod
-    def _set_rng_state(state: tuple) -> None:
-        random.setstate(state[0])
-        np.random.set_state(state[1])
-        torch.set_rng_state(state[2])
-
     def _apply(self, frame: np.ndarray) -> np.ndarray:
         shape = frame.shape[:2]
         out = self.pipeline(dict(img=frame, img_shape=shape, ori_shape=shape))
@@ -95,11 +85,11 @@ class FrameTransforms(BaseTransform):
         if not frames:
             raise ValueError(f'FrameTransforms: {self.key!r} has no frames; '
                              'put LoadFrames before FrameTransforms')
-        state = self._get_rng_state() if self.share_params else None
+        state = global_generator_states() if self.share_params else None
         outputs = []
         for index, frame in enumerate(frames):
             if index and self.share_params:
-                self._set_rng_state(state)
+                set_global_generator_states(state)
             outputs.append(self._apply(frame))
         shapes = {out.shape for out in outputs}
         if len(shapes) > 1:
