@@ -32,17 +32,13 @@ class ModalityAccuracy(BaseMetric):
                 'the evaluator')
         names = list(data_samples[0]['probe_scores'])
         labels = first_values(data_samples, 'gt_label')
-        # [M, S] hits, moved to the host at once (one transfer per batch)
-        hits = torch.stack([
-            torch.stack(
-                [s['probe_scores'][name].argmax()
-                 for s in data_samples]) == labels for name in names
-        ]).float().cpu()
-        for index in range(len(data_samples)):
-            self.results.append({
-                name: float(hits[row, index])
-                for row, name in enumerate(names)
-            })
+        predictions = torch.stack([
+            torch.stack([s['probe_scores'][name].argmax() for name in names])
+            for s in data_samples
+        ])  # [S, M]
+        # moved to the host at once (one transfer per batch)
+        hits = (predictions == labels[:, None]).float().cpu().tolist()
+        self.results.extend(dict(zip(names, row)) for row in hits)
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         correct = defaultdict(list)
