@@ -77,3 +77,21 @@ def expand_braces(pattern: str) -> list:
         for name in expand_braces(pattern[:match.start()] + option +
                                   pattern[match.end():])
     ]
+
+
+def set_runtime_info(epoch=0, iteration=0):
+    """What mmengine's RuntimeInfoHook publishes, which balancers read."""
+    from mmengine.logging import MessageHub
+    hub = MessageHub.get_current_instance()
+    hub.update_info('epoch', epoch)
+    hub.update_info('iter', iteration)
+
+
+def hook_balancer(model, loader, epoch=0, iteration=0):
+    """What BalanceHook and the runtime-info hook do before an epoch:
+    register the hook, publish epoch / iteration, run the epoch pass."""
+    set_runtime_info(epoch, iteration)
+    if model.balancer is None:
+        return
+    model.balancer.hooked = True
+    model.balancer.before_train_epoch(loader, model)

@@ -1,5 +1,5 @@
 """Multi-head attention whose CLS query is rotated by a RollingQuery."""
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -69,6 +69,7 @@ class RollingQAttention(nn.Module):
         self,
         x: torch.Tensor,
         token_slices: Dict[str, slice],
+        key_keep: Optional[torch.Tensor] = None,
     ) -> Tuple[torch.Tensor, AttentionRecord]:
         """Attend; token 0 is the CLS token whose query is rotated.
 
@@ -76,6 +77,9 @@ class RollingQAttention(nn.Module):
             x (Tensor): Tokens [B, N, D], CLS first.
             token_slices (dict[str, slice]): Token range of each modality in
                 ``x`` (for the record's per-modality statistics).
+            key_keep (Tensor, optional): [B, N] bool, False where a token
+                must not be attended to (a modality removed from a sample);
+                token 0 must be kept. Defaults to None (all attended).
 
         Returns:
             tuple: ``out`` [B, 1, D] if ``cls_only`` else [B, N, D], and the
@@ -97,18 +101,26 @@ class RollingQAttention(nn.Module):
 
         out = self._attend(
             self._split_heads(queries), self._split_heads(keys),
-            self._split_heads(values))
+            self._split_heads(values),
+            None if key_keep is None else key_keep[:, None, None, :])
         batch, length = out.shape[0], out.shape[2]
         out = out.transpose(1, 2).reshape(batch, length, self.embed_dims)
         out = self.proj_drop(self.proj(out))
         return out, AttentionRecord(q_cls, keys, token_slices, self.num_heads)
 
-    def _attend(self, q: torch.Tensor, k: torch.Tensor,
-                v: torch.Tensor) -> torch.Tensor:
-        """softmax(q kᵀ / √d_h) v per head: [B, H, L, D/H]."""
+    def _attend(self,
+                q: torch.Tensor,
+                k: torch.Tensor,
+                v: torch.Tensor,
+                mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """softmax(q kᵀ / √d_h) v per head: [B, H, L, D/H]; ``mask``
+        [B, 1, 1, N] (True = attend) removes keys."""
         dropout = self.attn_drop if self.training else 0.
         if self.fused:
-            return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout)
+            return F.scaled_dot_product_attention(
+                q, k, v, attn_mask=mask, dropout_p=dropout)
         weights = (q * self.head_dims**-0.5) @ k.transpose(-2, -1)
+        if mask is not None:
+            weights = weights.masked_fill(~mask, float('-inf'))
         weights = F.dropout(weights.softmax(dim=-1), dropout, self.training)
         return weights @ v

@@ -5,7 +5,6 @@ one-iteration runs on fixtures live in tests/test_datasets/.
 """
 import glob
 import os.path as osp
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -16,6 +15,7 @@ from mmengine.runner import Runner
 
 import rollingq_mm  # noqa: F401
 from rollingq_mm.registry import MODELS
+from tests.helpers import hook_balancer
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = sorted(
@@ -64,10 +64,7 @@ def _one_iteration(cfg):
         model = MODELS.build(cfg.model)
         loader = Runner.build_dataloader(cfg.train_dataloader)
         wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
-    if model.balancer is not None:  # what BalanceHook does before epoch 1
-        model.balancer.hooked = True
-        model.balancer.before_train_epoch(
-            SimpleNamespace(train_dataloader=loader), model)
+    hook_balancer(model, loader)  # what BalanceHook does before epoch 1
     log = model.train_step(next(iter(loader)), wrapper)
     assert torch.isfinite(log['loss'])
     assert model.modalities == cfg.train_dataloader.dataset.pipeline[-1][

@@ -11,14 +11,13 @@ RollingQ of ViTs, in CPU bf16 autocast. What stays untested without a GPU:
 CUDA kernels, fp16 (CPU autocast is bf16 here) and the GradScaler's
 overflow skips.
 """
-from types import SimpleNamespace
 
 import pytest
 import torch
 from mmpretrain.structures import DataSample
 
 from rollingq_mm.engine import BalancedAmpOptimWrapper
-from tests.helpers import TINY_RESNET, TINY_VIT, tiny_classifier
+from tests.helpers import TINY_RESNET, TINY_VIT, hook_balancer, tiny_classifier
 
 # balancer config, and whether the model has unimodal (aux) heads
 BALANCERS = {
@@ -62,13 +61,7 @@ def amp_wrapper(model, monkeypatch, **kwargs):
 
 def _hooked(model, batch):
     """What BalanceHook does before the first iteration."""
-    balancer = model.balancer
-    if balancer is None:
-        return
-    balancer.hooked = True
-    balancer.epoch, balancer.iteration = 0, 0
-    runner = SimpleNamespace(train_dataloader=[batch])
-    balancer.before_train_epoch(runner, model)
+    hook_balancer(model, [batch])
 
 
 @pytest.mark.parametrize('model_name', list(MODELS))

@@ -6,10 +6,11 @@ from .checkpointed_hook import CheckpointedHook
 
 @HOOKS.register_module()
 class BalanceHook(CheckpointedHook):
-    """Tell the model's balancer the epoch and iteration, run its epoch-level
-    work (PMR's prototypes), log its per-epoch means (``balance/<name>``) and
+    """Run the model's balancer's epoch-level work (PMR's prototypes) over
+    the training loader, log its per-epoch means (``balance/<name>``) and
     keep its state in checkpoints (``checkpoint['meta']['balance_hook']``,
-    restored on ``--resume``).
+    restored on ``--resume``). The balancer reads the epoch and iteration
+    from mmengine's MessageHub itself.
 
     Before the first iteration it checks that the model has a balancer and,
     for a method that changes gradients (OGM-GE, MMPareto), that the optim
@@ -39,15 +40,8 @@ class BalanceHook(CheckpointedHook):
         self._balancer(runner).load_state_dict(state)
 
     def before_train_epoch(self, runner) -> None:
-        balancer = self._balancer(runner)
-        balancer.epoch = runner.epoch
-        balancer.before_train_epoch(runner, unwrap_model(runner.model))
-
-    def before_train_iter(self,
-                          runner,
-                          batch_idx: int,
-                          data_batch=None) -> None:
-        self._balancer(runner).iteration = runner.iter
+        self._balancer(runner).before_train_epoch(runner.train_dataloader,
+                                                  unwrap_model(runner.model))
 
     def after_train_epoch(self, runner) -> None:
         scalars = {

@@ -1,30 +1,44 @@
 """BaseBalancer: the contract of a modality-imbalance method.
 
 A balancer is given to :class:`MultimodalClassifier` as ``balancer=dict(...)``
-and acts at up to three points of a training iteration:
+and acts at up to four points of a training iteration, each called by the
+one party that owns that point (data flows one way, nothing is pushed into
+the balancer):
 
-* ``extra_losses`` — terms added to the loss dict in ``loss`` (PMR);
+* ``modulate_tokens`` — between the encoders and the fusion: change or drop
+  a modality's tokens per sample, with a keep mask for the loss (OPM);
+  the classifier calls it;
+* ``loss_terms`` — the loss dict: add terms (PMR), re-weight or replace the
+  fused and unimodal terms (G-Blending); the classifier calls it;
 * ``before_backward`` / ``modify_gradients`` — between the backward pass and
-  the optimiser step (OGM-GE, MMPareto); :class:`BalancedOptimWrapper` calls
-  them, so they work under DDP and AMP;
-* ``before_train_epoch`` — epoch-level work (PMR's prototypes);
-  :class:`BalanceHook` calls it and tells the balancer the epoch and, before
-  every iteration, the iteration (both restored by mmengine on resume).
+  the optimiser step (OGM-GE, MMPareto): :class:`BalancedOptimWrapper` calls
+  them with the step's :class:`BalanceContext`, which the classifier's
+  forward hands to the wrapper that is open around it (no slot on the model
+  holds it), so they work under DDP and AMP;
+* ``before_train_epoch(loader, model)`` — epoch-level work (PMR's
+  prototypes); :class:`BalanceHook` calls it with the training loader.
 
-What a balancer must carry from epoch to epoch (PMR's prototypes) is its
-:meth:`BaseBalancer.state_dict`, which BalanceHook writes into checkpoints
-and restores on ``--resume``.
+The epoch and the iteration are mmengine's, read from the ``MessageHub``
+that the runner's ``RuntimeInfoHook`` updates (and restores on resume).
+What a balancer carries from step to step or epoch to epoch (prototypes,
+running scores) is its :meth:`BaseBalancer.state_dict`, which BalanceHook
+writes into checkpoints and restores on ``--resume``.
 
-It reads what one forward produced from a :class:`BalanceContext`. Every
-per-step decision stays on the device (``torch.where``, no ``.item()``), so
-a balancer adds no host-device synchronisation; per-epoch means are logged
-by the hook.
+Every per-step decision stays on the device (``torch.where``, no
+``.item()``), so a balancer adds no host-device synchronisation; per-epoch
+means are logged by the hook.
 """
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Dict, Iterator, List, Optional, Tuple
 
 import torch
 from mmengine.dist import all_reduce, get_world_size
+from mmengine.logging import MessageHub
+
+#: Per-sample keep masks {modality: [B] float (1 keep, 0 drop)}.
+KeepMasks = Dict[str, torch.Tensor]
 
 
 @dataclass
@@ -33,14 +47,17 @@ class BalanceContext:
 
     Args:
         labels (Tensor): Ground truth [B].
-        tokens (dict[str, Tensor]): Encoder tokens [B, N_m, D_m].
+        tokens (dict[str, Tensor]): Encoder tokens [B, N_m, D_m] as the
+            encoders gave them (before ``modulate_tokens``).
         pooled (dict[str, Tensor]): Pooled tokens [B, D_m] (with grad), by
             the classifier's per-modality pooling.
         fused_logits (Tensor): The head's logits [B, K].
         aux_logits (dict[str, Tensor]): Non-detached unimodal heads' logits.
         probe_logits (dict[str, Tensor]): Detached probes' logits.
-        losses (dict[str, Tensor]): The loss dict so far (``loss``,
+        losses (dict[str, Tensor]): The classifier's loss dict (``loss``,
             ``loss_aux_<m>``, ``loss_probe_<m>``).
+        keep (dict[str, Tensor], optional): The keep masks [B] that
+            ``modulate_tokens`` applied before the fusion. Defaults to None.
     """
 
     labels: torch.Tensor
@@ -50,6 +67,36 @@ class BalanceContext:
     aux_logits: Dict[str, torch.Tensor] = field(default_factory=dict)
     probe_logits: Dict[str, torch.Tensor] = field(default_factory=dict)
     losses: Dict[str, torch.Tensor] = field(default_factory=dict)
+    keep: Optional[KeepMasks] = None
+
+
+# The optimiser wrapper whose ``optim_context`` is open: the classifier's
+# forward hands it the step's context (model -> wrapper -> balancer).
+_STEP_RECEIVER: ContextVar = ContextVar('balance_step_receiver', default=None)
+
+
+@contextmanager
+def receiving_step_context(receiver) -> Iterator[None]:
+    """Make ``receiver.receive_balance_context(context)`` the destination of
+    the contexts that forwards inside this block hand over."""
+    token = _STEP_RECEIVER.set(receiver)
+    try:
+        yield
+    finally:
+        _STEP_RECEIVER.reset(token)
+
+
+def hand_over_step_context(context: BalanceContext) -> bool:
+    """Give ``context`` to the optimiser wrapper around this forward.
+
+    Returns:
+        bool: Whether a wrapper took it (False outside ``optim_context``).
+    """
+    receiver = _STEP_RECEIVER.get()
+    if receiver is None:
+        return False
+    receiver.receive_balance_context(context)
+    return True
 
 
 class BaseBalancer:
@@ -77,10 +124,7 @@ class BaseBalancer:
                              f'<= end_epoch, got {start_epoch}, {end_epoch}')
         self.start_epoch = start_epoch
         self.end_epoch = end_epoch
-        self.epoch = 0
-        self.iteration = 0  # the runner's, set by BalanceHook
-        self.hooked = False  # set by BalanceHook.before_train
-        self.context: Optional[BalanceContext] = None
+        self.hooked = False  # BalanceHook.before_train registers itself
         self.modalities: List[str] = []
         self._sums: Dict[str, torch.Tensor] = {}
         self._counts: Dict[str, torch.Tensor] = {}
@@ -98,31 +142,66 @@ class BaseBalancer:
                              f'modalities; the model has {self.modalities}')
 
     @property
+    def epoch(self) -> int:
+        """The runner's epoch (0-based), from mmengine's MessageHub."""
+        return int(MessageHub.get_current_instance().get_info('epoch', 0))
+
+    @property
+    def iteration(self) -> int:
+        """The runner's iteration, from mmengine's MessageHub."""
+        return int(MessageHub.get_current_instance().get_info('iter', 0))
+
+    @property
     def active(self) -> bool:
         """Whether this epoch is inside [start_epoch, end_epoch]."""
-        return self.epoch >= self.start_epoch and (
-            self.end_epoch is None or self.epoch <= self.end_epoch)
+        epoch = self.epoch
+        return epoch >= self.start_epoch and (self.end_epoch is None
+                                              or epoch <= self.end_epoch)
 
     def check_hooked(self) -> None:
+        """Fail at the first use when BalanceHook is missing: without it
+        the epoch work, the state in checkpoints and the logs are gone."""
         if not self.hooked:
             raise RuntimeError(
                 f'{type(self).__name__} needs BalanceHook: add '
                 "custom_hooks=[dict(type='BalanceHook')] to the config")
 
     # -------------------------------------------------------- iteration
+    def modulate_tokens(
+            self, model, tokens: Dict[str, torch.Tensor],
+            labels: torch.Tensor
+    ) -> Tuple[Dict[str, torch.Tensor], Optional[KeepMasks]]:
+        """Change the encoders' tokens before the fusion (training only).
+
+        Returns:
+            tuple: the tokens for the fusion and keep masks {m: [B]} (a
+            modality with keep 0 is removed from that sample's fusion, and
+            a sample that keeps no modality is left out of the fused loss),
+            or None. Defaults to the tokens unchanged.
+        """
+        return tokens, None
+
+    def loss_terms(self, model, context: BalanceContext) -> dict:
+        """The loss dict the classifier returns, from ``context.losses``.
+
+        Defaults to ``context.losses`` plus :meth:`extra_losses`; a method
+        that re-weights or replaces terms overrides this.
+        """
+        return {**context.losses, **self.extra_losses(model, context)}
+
     def extra_losses(self, model, context: BalanceContext) -> dict:
         """Loss terms to add (named ``loss_*``). Defaults to none."""
         return {}
 
-    def before_backward(self, wrapper) -> None:
+    def before_backward(self, wrapper, context: BalanceContext) -> None:
         """Called by BalancedOptimWrapper before the backward pass."""
 
-    def modify_gradients(self, wrapper) -> None:
+    def modify_gradients(self, wrapper, context: BalanceContext) -> None:
         """Called by BalancedOptimWrapper between backward and step."""
 
     # ------------------------------------------------------------ epoch
-    def before_train_epoch(self, runner, model) -> None:
-        """Epoch-level work; BalanceHook has set :attr:`epoch`."""
+    def before_train_epoch(self, loader, model) -> None:
+        """Epoch-level work over the training ``loader`` (BalanceHook)."""
 
     # ------------------------------------------------------------ state
     def state_dict(self) -> dict:
@@ -140,7 +219,7 @@ class BaseBalancer:
         overflowed gradients) is left out of the mean, without a host sync.
         """
         for key, value in values.items():
-            value = value.detach().float()
+            value = torch.as_tensor(value).detach().float()
             finite = torch.isfinite(value)
             value = torch.where(finite, value, torch.zeros_like(value))
             total = self._sums.get(key)
@@ -154,14 +233,23 @@ class BaseBalancer:
         sync; NaN where no step was finite), then reset."""
         if not self._sums:
             return {}
-        out = {}
-        for key, total in self._sums.items():
-            count = self._counts[key]
-            out[key] = float(
-                torch.where(count > 0, total / count.clamp_min(1),
-                            torch.full_like(total, float('nan'))))
+        keys = list(self._sums)
+        totals = torch.stack([self._sums[k] for k in keys])
+        counts = torch.stack([self._counts[k] for k in keys])
+        means = torch.where(counts > 0, totals / counts.clamp_min(1),
+                            torch.full_like(totals, float('nan')))
         self._sums, self._counts = {}, {}
-        return out
+        return dict(zip(keys, means.tolist()))
+
+
+def samples_kept(keep: Optional[KeepMasks],
+                 modalities: List[str]) -> Optional[torch.Tensor]:
+    """[B] float: 1 for the samples that keep at least one modality (a
+    modality without a mask is kept everywhere), or None without masks."""
+    if keep is None or any(m not in keep for m in modalities):
+        return None
+    kept = torch.stack([keep[m] > 0 for m in modalities]).any(dim=0)
+    return kept.float()
 
 
 def mean_over_ranks(tensor: torch.Tensor) -> torch.Tensor:
@@ -188,6 +276,8 @@ def true_class_confidence(logits: torch.Tensor,
 
 
 __all__ = [
-    'BalanceContext', 'BaseBalancer', 'mean_over_ranks', 'sum_over_ranks',
+    'BalanceContext', 'BaseBalancer', 'KeepMasks', 'hand_over_step_context',
+    'mean_over_ranks', 'receiving_step_context', 'samples_kept',
+    'sum_over_ranks',
     'true_class_confidence'
 ]

@@ -5,7 +5,7 @@ from typing import Dict
 import torch
 
 from rollingq_mm.registry import MODELS
-from .base import BaseBalancer, mean_over_ranks
+from .base import BalanceContext, BaseBalancer, mean_over_ranks
 
 
 def pareto_weight(g_mm: torch.Tensor, g_uni: torch.Tensor) -> torch.Tensor:
@@ -75,13 +75,12 @@ class MMPareto(BaseBalancer):
             for m in self.modalities
         }
 
-    def before_backward(self, wrapper) -> None:
+    def before_backward(self, wrapper, context: BalanceContext) -> None:
         """g_mm and g_u of every encoder, from the (scaled) losses."""
-        self.check_hooked()
         self._grads = {}
         if not self.active:
             return
-        losses = self.context.losses
+        losses = context.losses
         for name in self.modalities:
             params = self._params[name]
             g_mm = torch.autograd.grad(
@@ -97,7 +96,7 @@ class MMPareto(BaseBalancer):
             self._grads[name] = (_dense(g_mm, params), _dense(g_uni, params))
 
     @torch.no_grad()
-    def modify_gradients(self, wrapper) -> None:
+    def modify_gradients(self, wrapper, context: BalanceContext) -> None:
         for name, (g_mm, g_uni) in self._grads.items():
             flat_mm = mean_over_ranks(torch.cat([g.flatten() for g in g_mm]))
             flat_uni = mean_over_ranks(torch.cat([g.flatten() for g in g_uni]))

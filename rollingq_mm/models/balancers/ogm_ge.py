@@ -6,8 +6,7 @@ import torch
 from rollingq_mm.registry import MODELS
 from .base import (BalanceContext, BaseBalancer, sum_over_ranks,
                    true_class_confidence)
-
-CONFIDENCE_SOURCES = ('auto', 'fusion', 'aux', 'probe')
+from .unimodal_logits import UnimodalLogits
 
 
 @MODELS.register_module()
@@ -69,32 +68,16 @@ class OGMGE(BaseBalancer):
         super().__init__(start_epoch, end_epoch)
         if alpha < 0:
             raise ValueError(f'OGMGE: alpha must be >= 0, got {alpha}')
-        if confidence not in CONFIDENCE_SOURCES:
-            raise ValueError(f'OGMGE: confidence={confidence!r} is not one '
-                             f'of {CONFIDENCE_SOURCES}')
         self.alpha = alpha
         self.generalization = generalization
         self.confidence = confidence
+        self.unimodal = UnimodalLogits(confidence, 'OGMGE')
         self.seed = seed
         self._weights: Dict[str, list] = {}
 
     def bind(self, model) -> None:
         super().bind(model)
-        source = self.confidence
-        linear = model.splits_logits
-        if source == 'auto':
-            source = 'fusion' if linear else (
-                'aux' if len(model.aux_heads) else 'probe')
-        needs = dict(
-            fusion=linear,
-            aux=len(model.aux_heads),
-            probe=len(model.probe_heads))
-        if not needs[source]:
-            raise ValueError(f'OGMGE: confidence={source!r} needs ' + dict(
-                fusion='ConcatFusion / SumFusion with a linear head',
-                aux='aux_heads in the model',
-                probe='probe_heads in the model')[source])
-        self.source = source
+        self.unimodal.bind(model)
         self._weights = {
             m: [
                 p for p in model.encoders[m].parameters()
@@ -103,15 +86,16 @@ class OGMGE(BaseBalancer):
             for m in self.modalities
         }
 
+    @property
+    def source(self) -> str:
+        """Where the confidence's logits come from (resolved)."""
+        return self.unimodal.source
+
     # ------------------------------------------------------- confidence
     def modality_logits(self, model,
                         context: BalanceContext) -> Dict[str, torch.Tensor]:
         """o_m for every modality, from :attr:`source`."""
-        if self.source == 'aux':
-            return context.aux_logits
-        if self.source == 'probe':
-            return context.probe_logits
-        return model.modality_logits(context.tokens)
+        return self.unimodal(model, context)
 
     @torch.no_grad()
     def coefficients(self, model,
@@ -138,9 +122,8 @@ class OGMGE(BaseBalancer):
 
     # --------------------------------------------------------- gradients
     @torch.no_grad()
-    def modify_gradients(self, wrapper) -> None:
-        self.check_hooked()
-        context, model = self.context, wrapper.balance_model
+    def modify_gradients(self, wrapper, context: BalanceContext) -> None:
+        model = wrapper.balance_model
         coefficients = self.coefficients(model, context)
         if not self.active:
             return

@@ -72,8 +72,7 @@ class PMR(BaseBalancer):
 
     # ------------------------------------------------------- prototypes
     @torch.no_grad()
-    def before_train_epoch(self, runner, model) -> None:
-        loader = runner.train_dataloader
+    def before_train_epoch(self, loader, model) -> None:
         batches = max(1, int(self.fraction * len(loader)))
         num_classes = model.head.num_classes
         sums, counts = {}, None
@@ -118,7 +117,6 @@ class PMR(BaseBalancer):
 
     # ----------------------------------------------------------- losses
     def extra_losses(self, model, context: BalanceContext) -> dict:
-        self.check_hooked()
         if not self.prototypes:
             raise RuntimeError('PMR has no prototypes yet; BalanceHook '
                                'computes them before each epoch')

@@ -11,6 +11,7 @@ from torch import nn
 
 from rollingq_mm.registry import MODELS
 from ..balancers import BalanceContext, BaseBalancer
+from ..balancers.base import hand_over_step_context, samples_kept
 from ..encoders import build_encoder
 from ..necks.base import BaseFusion
 from ..utils import build_module, pool_tokens, resolve_pools
@@ -65,8 +66,13 @@ class MultimodalClassifier(BaseClassifier):
         aux_loss_weight (float | dict[str, float]): Weight of each aux loss.
             Defaults to 1.0.
         balancer (dict, optional): A balance method (``OGMGE``, ``PMR``,
-            ``MMPareto``); needs ``BalanceHook`` and, for gradient methods,
+            ``MMPareto``, ...; see ``models/balancers``); needs
+            ``BalanceHook`` and, for gradient methods,
             ``optim_wrapper.type='BalancedOptimWrapper'``. Defaults to None.
+        detach_fusion_inputs (bool): Fuse detached encoder tokens, so that
+            the fused loss trains only neck and head and the encoders learn
+            from the unimodal (aux) losses alone (DGL). Needs ``aux_heads``.
+            Defaults to False.
         fusion_stats (bool): In predict mode, store the neck's CLS attention
             share and query-key cosines in each DataSample (cheap; only at
             evaluation). Defaults to True.
@@ -84,6 +90,7 @@ class MultimodalClassifier(BaseClassifier):
                  aux_heads: Optional[dict] = None,
                  aux_loss_weight: Union[float, Dict[str, float]] = 1.0,
                  balancer: Optional[dict] = None,
+                 detach_fusion_inputs: bool = False,
                  fusion_stats: bool = True,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
@@ -129,8 +136,14 @@ class MultimodalClassifier(BaseClassifier):
             build_modality_heads(aux_heads, self.modalities, self.token_dims,
                                  'aux_heads'))
         self.aux_loss_weights = _per_modality(aux_loss_weight, self.modalities)
-        # A plain attribute, not a submodule: its state (e.g. PMR's
-        # prototypes) is recomputed each epoch, never checkpointed.
+        self.detach_fusion_inputs = detach_fusion_inputs
+        if detach_fusion_inputs and not len(self.aux_heads):
+            raise ValueError(
+                'detach_fusion_inputs=True trains the encoders through the '
+                'unimodal losses only: set model.aux_heads=dict(type='
+                "'LinearClsHead', num_classes=...)")
+        # A plain attribute, not a submodule: its state (PMR's prototypes,
+        # running scores) travels in checkpoints through BalanceHook.
         self.balancer: Optional[BaseBalancer] = None
         if balancer is not None:
             self.balancer = MODELS.build(balancer) if isinstance(
@@ -239,14 +252,28 @@ class MultimodalClassifier(BaseClassifier):
              data_samples: List[DataSample]) -> dict:
         """Fusion loss, aux and detached probe losses, balancer terms.
 
+        With a balancer: its ``modulate_tokens`` may change or remove a
+        modality's tokens per sample before the fusion (a sample that keeps
+        no modality is left out of the fused loss), and its ``loss_terms``
+        make the returned dict; a gradient balancer's context is handed to
+        the optimiser wrapper around this forward.
+
         Returns:
             dict[str, Tensor]: ``loss``, ``loss_aux_<m>`` (aux heads),
             ``loss_probe_<m>`` (probes) and the balancer's ``loss_*``.
         """
         tokens = self.encode(inputs)
-        fused, _ = self.neck(tokens)
-        logits = self.head((fused, ))
-        losses = self.head._get_loss(logits, data_samples)
+        labels = torch.cat([s.gt_label for s in data_samples])
+        balancer, fusion_tokens, keep = self.balancer, tokens, None
+        if balancer is not None:
+            balancer.check_hooked()
+            fusion_tokens, keep = balancer.modulate_tokens(
+                self, tokens, labels)
+        if self.detach_fusion_inputs:
+            fusion_tokens = {m: x.detach() for m, x in fusion_tokens.items()}
+        logits = self.fused_logits(fusion_tokens, keep)
+        losses = self._head_loss(self.head, logits, data_samples,
+                                 samples_kept(keep, self.modalities))
         pooled = self.pool_modalities(tokens)
         aux_logits, probe_logits = {}, {}
         for name, head in self.aux_heads.items():
@@ -257,24 +284,47 @@ class MultimodalClassifier(BaseClassifier):
             probe_logits[name] = head((pooled[name].detach(), ))
             losses[f'loss_probe_{name}'] = head._get_loss(
                 probe_logits[name], data_samples)['loss']
-        if self.balancer is not None:
-            context = BalanceContext(
-                labels=torch.cat([s.gt_label for s in data_samples]),
-                tokens=tokens,
-                pooled=pooled,
-                fused_logits=logits,
-                aux_logits=aux_logits,
-                probe_logits={
-                    m: x.detach()
-                    for m, x in probe_logits.items()
-                },
-                losses=losses)
-            losses.update(self.balancer.extra_losses(self, context))
-            # kept until the optim wrapper's step only where a gradient
-            # balancer reads it there (and clears it): the step's tensors
-            # are not held to the next iteration otherwise
-            self.balancer.context = context \
-                if self.balancer.modifies_gradients else None
+        if balancer is None:
+            return losses
+        context = BalanceContext(
+            labels=labels,
+            tokens=tokens,
+            pooled=pooled,
+            fused_logits=logits,
+            aux_logits=aux_logits,
+            probe_logits={m: x.detach()
+                          for m, x in probe_logits.items()},
+            losses=losses,
+            keep=keep)
+        losses = balancer.loss_terms(self, context)
+        if balancer.modifies_gradients:
+            # the optimiser wrapper owns it until its step; nothing on the
+            # model holds the step's tensors
+            hand_over_step_context(context)
+        return losses
+
+    def fused_logits(
+            self,
+            tokens: Dict[str, torch.Tensor],
+            keep: Optional[Dict[str, torch.Tensor]] = None) -> torch.Tensor:
+        """The head's logits [B, K] on ``tokens``, with modalities removed
+        per sample where ``keep`` [B] is 0 (``BaseFusion.fuse``): a re-run
+        of neck and head only, for methods that compare predictions without
+        a modality (AGM, CML, OPM)."""
+        fused, _ = self.neck.fuse(tokens, keep)
+        return self.head((fused, ))
+
+    @staticmethod
+    def _head_loss(head, logits: torch.Tensor, data_samples: List[DataSample],
+                   kept: Optional[torch.Tensor]) -> dict:
+        """``head``'s loss dict; the mean over the kept samples only where
+        ``kept`` [B] (float) is given."""
+        if kept is None:
+            return head._get_loss(logits, data_samples)
+        losses = head._get_loss(logits, data_samples, weight=kept)
+        # the head averages over B; the official methods drop the samples
+        losses['loss'] = losses['loss'] * kept.numel() / kept.sum().clamp_min(
+            1)
         return losses
 
     def predict(

@@ -38,10 +38,12 @@ class FusionTransformerLayer(nn.Module):
             nn.Linear(hidden, embed_dims), nn.Dropout(proj_drop))
 
     def forward(
-        self, x: torch.Tensor,
-        token_slices: Dict[str,
-                           slice]) -> Tuple[torch.Tensor, AttentionRecord]:
-        out, record = self.attn(self.norm1(x), token_slices)
+        self,
+        x: torch.Tensor,
+        token_slices: Dict[str, slice],
+        key_keep: Optional[torch.Tensor] = None
+    ) -> Tuple[torch.Tensor, AttentionRecord]:
+        out, record = self.attn(self.norm1(x), token_slices, key_keep)
         x = (x[:, :1] if self.cls_only else x) + out
         return x + self.ffn(self.norm2(x)), record
 
@@ -125,13 +127,19 @@ class AttentionFusion(BaseFusion):
 
     def forward(
         self,
-        tokens: Dict[str,
-                     torch.Tensor]) -> Tuple[torch.Tensor, AttentionRecord]:
+        tokens: Dict[str, torch.Tensor],
+        keep: Optional[Dict[str, torch.Tensor]] = None
+    ) -> Tuple[torch.Tensor, AttentionRecord]:
         """Fuse the modalities.
 
         Args:
             tokens (dict[str, Tensor]): Tokens [B, N_m, D_m] per modality, in
                 the config's modality order.
+            keep (dict[str, Tensor], optional): Per-sample keep masks [B]
+                (0 = the modality is removed from the sample): its tokens
+                are masked out of every layer's keys, so the CLS query
+                attends over the other modalities (and itself). Defaults to
+                None.
 
         Returns:
             tuple: fused feature [B, D] and the last layer's
@@ -141,7 +149,26 @@ class AttentionFusion(BaseFusion):
         x, token_slices = concat_modalities(tokens, offset=1)
         x = torch.cat(
             [self.cls_token.expand(x.shape[0], -1, -1).to(x.dtype), x], dim=1)
+        key_keep = None if keep is None else _key_keep(keep, token_slices, x)
         record = None
         for layer in self.layers:
-            x, record = layer(x, token_slices)
+            x, record = layer(x, token_slices, key_keep)
+            if key_keep is not None and x.shape[1] == 1:
+                key_keep = None  # the CLS-only output has no other keys
         return self.norm(x[:, 0]), record
+
+    def fuse(self, tokens: Dict[str, torch.Tensor],
+             keep: Optional[Dict[str, torch.Tensor]]) -> tuple:
+        """Fusion with modalities removed per sample by key masking."""
+        return self(tokens, keep)
+
+
+def _key_keep(keep: Dict[str, torch.Tensor], token_slices: Dict[str, slice],
+              x: torch.Tensor) -> torch.Tensor:
+    """[B, N] bool: False at the tokens of each sample's removed
+    modalities (the CLS token at 0 is always kept)."""
+    mask = torch.ones(x.shape[:2], dtype=torch.bool, device=x.device)
+    for name, kept in keep.items():
+        span = token_slices[name]
+        mask[:, span] = (kept > 0).view(-1, 1)
+    return mask

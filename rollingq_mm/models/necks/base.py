@@ -122,6 +122,30 @@ class BaseFusion(BaseModule):
         """
         return None
 
+    def fuse(self, tokens: Dict[str, torch.Tensor],
+             keep: Optional[Dict[str, torch.Tensor]]) -> tuple:
+        """Fusion with modalities removed per sample.
+
+        A removed modality's tokens are zeroed (for concat / sum fusion the
+        imbalance methods' official codes remove a modality by zeroing its
+        encoder feature); attention fusion masks them out of the keys.
+
+        Args:
+            tokens (dict[str, Tensor]): Tokens [B, N_m, D_m] per modality.
+            keep (dict[str, Tensor], optional): Keep masks [B] (1 keep,
+                0 remove) for some modalities; None = :meth:`forward`.
+
+        Returns:
+            tuple: As :meth:`forward`.
+        """
+        if keep is None:
+            return self(tokens)
+        return self({
+            name: x if name not in keep else x *
+            keep[name].to(x.dtype).view(-1, *([1] * (x.dim() - 1)))
+            for name, x in tokens.items()
+        })
+
     def forward(
         self,
         tokens: Dict[str,

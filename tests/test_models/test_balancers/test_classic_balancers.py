@@ -6,9 +6,11 @@ import torch
 import torch.nn.functional as F
 from mmpretrain.structures import DataSample
 
+from rollingq_mm.engine import BalancedOptimWrapper
 from rollingq_mm.models.balancers import OGMGE, PMR, MMPareto, pareto_weight
+from rollingq_mm.models.balancers.base import receiving_step_context
 from rollingq_mm.registry import MODELS
-from tests.helpers import TINY_VIT, tiny_classifier
+from tests.helpers import TINY_VIT, set_runtime_info, tiny_classifier
 
 
 def _model(neck=None, **kwargs):
@@ -26,6 +28,23 @@ def _batch(model, size=6, seed=0):
 
 def _wrapper(model):
     return SimpleNamespace(balance_model=model, scaled=lambda loss: loss)
+
+
+class _Receiver:
+    """Stands in for the optim wrapper that takes the step's context."""
+
+    context = None
+
+    def receive_balance_context(self, context):
+        self.context = context
+
+
+def _loss_and_context(model, inputs, samples):
+    """The training forward's losses and the context it hands over."""
+    receiver = _Receiver()
+    with receiving_step_context(receiver):
+        losses = model.loss(inputs, samples)
+    return losses, receiver.context
 
 
 def test_aux_heads_train_the_encoders_and_probes_do_not():
@@ -59,8 +78,7 @@ def test_the_necks_split_of_the_fused_logits_sums_to_them(neck):
     assert model.splits_logits and model.balancer.source == 'fusion'
     inputs, samples = _batch(model)
     model.balancer.hooked = True
-    model.loss(inputs, samples)
-    context = model.balancer.context
+    _, context = _loss_and_context(model, inputs, samples)
     parts = model.balancer.modality_logits(model, context)
     assert set(parts) == {'audio', 'visual'}
     assert torch.allclose(
@@ -92,7 +110,7 @@ def test_fusion_that_does_not_split_leaves_ogm_ge_to_the_probes():
 def test_ogm_ge_coefficients_and_modulated_gradients():
     balancer = OGMGE(alpha=0.5, generalization=False)
     balancer.modalities = ['audio', 'visual']
-    balancer.source = 'probe'
+    balancer.unimodal.source = 'probe'
     labels = torch.tensor([0, 1, 1])
     logits = dict(
         audio=torch.tensor([[3., 0.], [0., 2.], [0., 1.]]),
@@ -113,14 +131,15 @@ def test_ogm_ge_coefficients_and_modulated_gradients():
     model = _model(
         balancer=dict(type='OGMGE', alpha=0.5, generalization=False))
     model.balancer.hooked = True
+    set_runtime_info()
     inputs, samples = _batch(model)
-    loss = model.loss(inputs, samples)['loss']
-    loss.backward()
+    losses, context = _loss_and_context(model, inputs, samples)
+    losses['loss'].backward()
     weight = model.encoders['audio'].model.blocks[0].mlp.fc1.weight
     bias = model.encoders['audio'].model.blocks[0].mlp.fc1.bias
     before_w, before_b = weight.grad.clone(), bias.grad.clone()
-    k = model.balancer.coefficients(model, model.balancer.context)
-    model.balancer.modify_gradients(_wrapper(model))
+    k = model.balancer.coefficients(model, context)
+    model.balancer.modify_gradients(_wrapper(model), context)
     assert torch.allclose(weight.grad, k['audio'] * before_w, atol=1e-7)
     assert torch.equal(bias.grad, before_b)  # 1-D: not modulated
 
@@ -134,11 +153,12 @@ def test_ogm_ge_noise_has_the_gradients_std_and_is_seeded():
                 type='OGMGE', alpha=0., generalization=True, seed=seed))
         model.balancer.hooked = True
         inputs, samples = _batch(model)
-        model.loss(inputs, samples)['loss'].backward()
+        losses, context = _loss_and_context(model, inputs, samples)
+        losses['loss'].backward()
         weight = model.encoders['visual'].model.blocks[0].attn.qkv.weight
         before = weight.grad.clone()
-        model.balancer.iteration = 3  # BalanceHook sets the runner's
-        model.balancer.modify_gradients(_wrapper(model))
+        set_runtime_info(iteration=3)  # the runner's, in its MessageHub
+        model.balancer.modify_gradients(_wrapper(model), context)
         return before, weight.grad.clone()
 
     before, after = modulated(seed=1)
@@ -151,6 +171,7 @@ def test_ogm_ge_noise_has_the_gradients_std_and_is_seeded():
 def test_pmr_prototypes_loss_and_entropy():
     balancer = PMR(alpha=2.0, entropy_weight=0.1, entropy_epochs=1)
     balancer.modalities, balancer.hooked = ['audio', 'visual'], True
+    set_runtime_info(epoch=0)
     balancer.prototypes = dict(
         audio=torch.tensor([[0., 0.], [4., 0.]]),
         visual=torch.tensor([[0., 0.], [1., 0.]]))
@@ -170,7 +191,7 @@ def test_pmr_prototypes_loss_and_entropy():
     entropy = -(p * p.log()).sum(-1).mean()
     assert losses['loss_pmr_entropy'].item() == pytest.approx(
         -0.1 * entropy.item(), rel=1e-5)
-    balancer.epoch = 1  # past entropy_epochs
+    set_runtime_info(epoch=1)  # past entropy_epochs
     assert 'loss_pmr_entropy' not in balancer.extra_losses(None, context)
 
 
@@ -179,8 +200,7 @@ def test_pmr_prototypes_are_class_means_of_the_pooled_features():
     model.eval()
     inputs, samples = _batch(model, size=8)
     loader = [dict(inputs=inputs, data_samples=samples)]
-    model.balancer.before_train_epoch(
-        SimpleNamespace(train_dataloader=loader), model)
+    model.balancer.before_train_epoch(loader, model)
     with torch.no_grad():
         pooled = model.pool_modalities(model.encode(inputs))
     labels = torch.arange(8) % 4
@@ -207,18 +227,19 @@ def test_mmpareto_gradients():
         aux_heads=dict(type='LinearClsHead', num_classes=4),
         balancer=dict(type='MMPareto', gamma=1.5))
     model.balancer.hooked = True
+    set_runtime_info()
     inputs, samples = _batch(model)
-    losses = model.loss(inputs, samples)
+    losses, context = _loss_and_context(model, inputs, samples)
     params = model.balancer._params['audio']
     g_mm = torch.autograd.grad(
         losses['loss'], params, retain_graph=True, allow_unused=True)
     g_u = torch.autograd.grad(
         losses['loss_aux_audio'], params, retain_graph=True, allow_unused=True)
     wrapper = _wrapper(model)
-    model.balancer.before_backward(wrapper)
+    model.balancer.before_backward(wrapper, context)
     sum(v for k, v in losses.items() if 'loss' in k).backward()
     summed = [p.grad.clone() for p in params]
-    model.balancer.modify_gradients(wrapper)
+    model.balancer.modify_gradients(wrapper, context)
     flat_mm = torch.cat([g.flatten() for g in g_mm])
     flat_u = torch.cat([g.flatten() for g in g_u])
     cos = F.cosine_similarity(flat_mm, flat_u, dim=0)
@@ -265,16 +286,48 @@ def test_epoch_means_leave_out_the_steps_a_loss_scaler_skips():
     assert balancer.epoch_scalars() == {}  # reset
 
 
-def test_a_loss_balancer_holds_no_step_tensors_after_the_forward():
-    """PMR adds losses and reads nothing between backward and step, so the
-    classifier keeps no context (with the step's tokens) to the next
-    iteration; OGM-GE's is kept for the optim wrapper, which clears it."""
+def test_only_the_optim_wrapper_holds_a_steps_context_until_its_step():
+    """The forward hands a gradient balancer's context to the wrapper open
+    around it (none for a loss balancer); the wrapper drops it at its step,
+    and nothing on the model or the balancer keeps the step's tensors."""
     from tests.test_engine.test_amp import _batch, _hooked
-    for balancer, kept in ((dict(type='PMR'), False), (dict(type='OGMGE'),
-                                                       True)):
+    for balancer, handed in ((dict(type='PMR'), False), (dict(type='OGMGE'),
+                                                         True)):
         model = tiny_classifier(balancer=balancer)
+        wrapper = BalancedOptimWrapper(
+            torch.optim.SGD(model.parameters(), lr=0.01))
         batch = _batch(16)
         _hooked(model, batch)
-        data = model.data_preprocessor(batch, True)
-        model(**data, mode='loss')
-        assert (model.balancer.context is not None) == kept
+        with wrapper.optim_context(model):
+            data = model.data_preprocessor(batch, True)
+            losses = model(**data, mode='loss')
+        assert (wrapper._balance_context is not None) == handed
+        assert not hasattr(model.balancer, 'context')
+        wrapper.update_params(sum(v for v in losses.values()))
+        assert wrapper._balance_context is None
+
+
+def test_a_gradient_step_without_its_forward_fails_clearly():
+    model = tiny_classifier(balancer=dict(type='OGMGE'))
+    wrapper = BalancedOptimWrapper(
+        torch.optim.SGD(model.parameters(), lr=0.01))
+    with wrapper.optim_context(model):
+        pass  # no training forward inside
+    loss = model.head.fc.weight.sum()
+    with pytest.raises(RuntimeError, match='optim_context'):
+        wrapper.update_params(loss)
+
+
+def test_the_first_training_forward_without_balance_hook_fails():
+    model = tiny_classifier(balancer=dict(type='PMR'))
+    inputs, samples = _batch(model)
+    with pytest.raises(RuntimeError, match="dict\\(type='BalanceHook'\\)"):
+        model.loss(inputs, samples)
+
+
+def test_balancers_read_epoch_and_iteration_from_the_message_hub():
+    balancer = OGMGE(start_epoch=2, end_epoch=3)
+    for epoch, active in ((1, False), (2, True), (3, True), (4, False)):
+        set_runtime_info(epoch=epoch, iteration=10 * epoch)
+        assert (balancer.epoch, balancer.iteration) == (epoch, 10 * epoch)
+        assert balancer.active == active
