@@ -44,9 +44,12 @@ class BalanceHook(CheckpointedHook):
                                                   unwrap_model(runner.model))
 
     def after_train_epoch(self, runner) -> None:
+        # priority NORMAL: before CheckpointHook (VERY_LOW) writes the epoch
+        balancer = self._balancer(runner)
+        balancer.after_train_epoch(unwrap_model(runner.model))
         scalars = {
             f'balance/{key}': value
-            for key, value in self._balancer(runner).epoch_scalars().items()
+            for key, value in balancer.epoch_scalars().items()
         }
         if not scalars:
             return
@@ -61,6 +64,6 @@ class BalanceHook(CheckpointedHook):
         if balancer is None:
             raise RuntimeError(
                 'BalanceHook: the model has no balancer; set model.balancer='
-                "dict(type='OGMGE' | 'PMR' | 'MMPareto', ...) or remove the "
-                'hook')
+                "dict(type='OGMGE' | 'AGM' | ...; docs/balance_methods.md) "
+                'or remove the hook')
         return balancer

@@ -58,6 +58,8 @@ class BalanceContext:
             ``loss_aux_<m>``, ``loss_probe_<m>``).
         keep (dict[str, Tensor], optional): The keep masks [B] that
             ``modulate_tokens`` applied before the fusion. Defaults to None.
+        inputs (dict[str, Tensor]): The preprocessed inputs per modality
+            (for methods that re-run the encoders on masked inputs).
     """
 
     labels: torch.Tensor
@@ -68,6 +70,7 @@ class BalanceContext:
     probe_logits: Dict[str, torch.Tensor] = field(default_factory=dict)
     losses: Dict[str, torch.Tensor] = field(default_factory=dict)
     keep: Optional[KeepMasks] = None
+    inputs: Dict[str, torch.Tensor] = field(default_factory=dict)
 
 
 # The optimiser wrapper whose ``optim_context`` is open: the classifier's
@@ -116,6 +119,9 @@ class BaseBalancer:
     #: per step (``autograd.grad(retain_graph=True)``): compiled encoders
     #: must then keep their backward buffers (see ``compile_submodules``).
     retains_graph = False
+    #: Whether the method replaces the head's logits, in training and
+    #: inference (MMCosine): the classifier then asks :meth:`fused_logits`.
+    replaces_logits = False
 
     def __init__(self, start_epoch: int = 0, end_epoch: Optional[int] = None):
         if start_epoch < 0 or (end_epoch is not None
@@ -189,6 +195,14 @@ class BaseBalancer:
         """
         return {**context.losses, **self.extra_losses(model, context)}
 
+    def fused_logits(self,
+                     model,
+                     tokens: Dict[str, torch.Tensor],
+                     keep: Optional[KeepMasks] = None) -> torch.Tensor:
+        """The logits [B, K] in place of the head's, for a method with
+        :attr:`replaces_logits`."""
+        raise NotImplementedError
+
     def extra_losses(self, model, context: BalanceContext) -> dict:
         """Loss terms to add (named ``loss_*``). Defaults to none."""
         return {}
@@ -202,6 +216,10 @@ class BaseBalancer:
     # ------------------------------------------------------------ epoch
     def before_train_epoch(self, loader, model) -> None:
         """Epoch-level work over the training ``loader`` (BalanceHook)."""
+
+    def after_train_epoch(self, model) -> None:
+        """Close the epoch (BalanceHook, before the epoch's checkpoint is
+        written, so that what this computes is in it)."""
 
     # ------------------------------------------------------------ state
     def state_dict(self) -> dict:

@@ -93,3 +93,14 @@ class UnimodalLogits:
         if self.source == 'probe':
             return context.probe_logits
         return model.modality_logits(context.tokens)
+
+    def logits_from_tokens(self, model, tokens: Dict[str, torch.Tensor]
+                           ) -> Dict[str, torch.Tensor]:
+        """o_m from the encoders' tokens, before the classifier's forward
+        has made them (for a method that acts before the fusion, OPM)."""
+        if self.source == 'fusion':
+            return model.modality_logits(tokens)
+        pooled = model.pool_modalities(tokens)
+        heads = model.aux_heads if self.source == 'aux' else \
+            model.probe_heads
+        return {m: heads[m]((pooled[m].detach(), )) for m in pooled}

@@ -241,7 +241,7 @@ class MultimodalClassifier(BaseClassifier):
                 mode: str = 'tensor'):
         """mmengine's contract: ``tensor`` (logits), ``loss``, ``predict``."""
         if mode == 'tensor':
-            return self.head((self.extract_feat(inputs), ))
+            return self.fused_logits(self.encode(inputs))
         if mode == 'loss':
             return self.loss(inputs, data_samples)
         if mode == 'predict':
@@ -295,7 +295,8 @@ class MultimodalClassifier(BaseClassifier):
             probe_logits={m: x.detach()
                           for m, x in probe_logits.items()},
             losses=losses,
-            keep=keep)
+            keep=keep,
+            inputs=inputs)
         losses = balancer.loss_terms(self, context)
         if balancer.modifies_gradients:
             # the optimiser wrapper owns it until its step; nothing on the
@@ -310,7 +311,10 @@ class MultimodalClassifier(BaseClassifier):
         """The head's logits [B, K] on ``tokens``, with modalities removed
         per sample where ``keep`` [B] is 0 (``BaseFusion.fuse``): a re-run
         of neck and head only, for methods that compare predictions without
-        a modality (AGM, CML, OPM)."""
+        a modality (AGM, CML, OPM). A balancer that replaces the logits
+        (MMCosine) gives them, in training and inference."""
+        if self.balancer is not None and self.balancer.replaces_logits:
+            return self.balancer.fused_logits(self, tokens, keep)
         fused, _ = self.neck.fuse(tokens, keep)
         return self.head((fused, ))
 
@@ -343,7 +347,11 @@ class MultimodalClassifier(BaseClassifier):
         """
         tokens = self.encode(inputs)
         fused, record = self.neck(tokens)
-        samples = self.head.predict((fused, ), data_samples)
+        if self.balancer is not None and self.balancer.replaces_logits:
+            samples = self.head._get_predictions(
+                self.balancer.fused_logits(self, tokens), data_samples)
+        else:
+            samples = self.head.predict((fused, ), data_samples)
         fields = record.sample_fields() if (record is not None
                                             and self.fusion_stats) else {}
         pooled = self.pool_modalities(tokens)

@@ -1,9 +1,9 @@
 from .attention_fusion import AttentionFusion, FusionTransformerLayer
 from .base import XAVIER_INIT, BaseFusion
 from .projection import ModalityProjection
-from .static_fusion import ConcatFusion, SumFusion
+from .static_fusion import ConcatFusion, LinearFusion, SumFusion
 
 __all__ = [
     'AttentionFusion', 'BaseFusion', 'XAVIER_INIT', 'FusionTransformerLayer',
-    'ModalityProjection', 'ConcatFusion', 'SumFusion'
+    'ModalityProjection', 'ConcatFusion', 'LinearFusion', 'SumFusion'
 ]

@@ -9,8 +9,32 @@ from .base import XAVIER_INIT, BaseFusion
 from .projection import ModalityProjection
 
 
+class LinearFusion(BaseFusion):
+    """A fusion whose feature is linear in per-modality terms, so that a
+    linear head's logits split into one term per modality (the imbalance
+    methods' "unimodal logits": OGM-GE, InfoReg, MMCosine, ...)."""
+
+    splits_logits = True
+
+    def linear_terms(self, tokens: Dict[str, torch.Tensor]
+                     ) -> Dict[str, Tuple[torch.Tensor, slice]]:
+        """Each modality's term h_m [B, d] and the columns of the head's
+        weight that act on it: ``head(fused) = Σ_m h_m W[:, cols_m]ᵀ + b``.
+        """
+        raise NotImplementedError
+
+    def modality_logits(self, tokens: Dict[str, torch.Tensor],
+                        linear: nn.Linear) -> Dict[str, torch.Tensor]:
+        """``h_m W[:, cols_m]ᵀ + b / M`` per modality."""
+        bias = 0. if linear.bias is None else linear.bias / len(tokens)
+        return {
+            name: feature @ linear.weight[:, columns].t() + bias
+            for name, (feature, columns) in self.linear_terms(tokens).items()
+        }
+
+
 @MODELS.register_module()
-class ConcatFusion(BaseFusion):
+class ConcatFusion(LinearFusion):
     """Concatenate each modality's pooled tokens: [B, Σ D_m].
 
     Args:
@@ -18,8 +42,6 @@ class ConcatFusion(BaseFusion):
             encoder has one, else mean). Defaults to None.
         init_cfg (dict, optional): mmengine init config.
     """
-
-    splits_logits = True
 
     def __init__(self,
                  pool: Optional[str] = None,
@@ -39,22 +61,21 @@ class ConcatFusion(BaseFusion):
         pooled = [self.pool(name, x) for name, x in tokens.items()]
         return torch.cat(pooled, dim=-1), None
 
-    def modality_logits(self, tokens: Dict[str, torch.Tensor],
-                        linear: nn.Linear) -> Dict[str, torch.Tensor]:
-        """Modality m's columns of ``linear`` on its pooled tokens, plus
-        bias / M."""
-        bias = 0. if linear.bias is None else linear.bias / len(tokens)
+    def linear_terms(self, tokens: Dict[str, torch.Tensor]
+                     ) -> Dict[str, Tuple[torch.Tensor, slice]]:
+        """Modality m's pooled tokens [B, D_m] and its columns of the head.
+        """
         out, start = {}, 0
         for name, x in tokens.items():
             pooled = self.pool(name, x)
             end = start + pooled.shape[-1]
-            out[name] = pooled @ linear.weight[:, start:end].t() + bias
+            out[name] = (pooled, slice(start, end))
             start = end
         return out
 
 
 @MODELS.register_module()
-class SumFusion(BaseFusion):
+class SumFusion(LinearFusion):
     """Sum each modality's pooled token, projected to ``embed_dims``.
 
     Args:
@@ -67,8 +88,6 @@ class SumFusion(BaseFusion):
             encoder has one, else mean). Defaults to None.
         init_cfg (dict, optional): mmengine init config.
     """
-
-    splits_logits = True
 
     def __init__(self,
                  embed_dims: int,
@@ -92,14 +111,11 @@ class SumFusion(BaseFusion):
         ]
         return torch.stack(projected).sum(dim=0), None
 
-    def modality_logits(self, tokens: Dict[str, torch.Tensor],
-                        linear: nn.Linear) -> Dict[str, torch.Tensor]:
-        """``linear``'s weight on modality m's projected pooled tokens, plus
-        bias / M."""
-        bias = 0. if linear.bias is None else linear.bias / len(tokens)
+    def linear_terms(self, tokens: Dict[str, torch.Tensor]
+                     ) -> Dict[str, Tuple[torch.Tensor, slice]]:
+        """Modality m's projected pooled tokens [B, D] and the head's
+        columns (all of them)."""
         return {
-            name:
-            self.projection(name, self.pool(name, x)) @ linear.weight.t() +
-            bias
+            name: (self.projection(name, self.pool(name, x)), slice(None))
             for name, x in tokens.items()
         }
