@@ -15,7 +15,7 @@ from mmengine.runner import Runner
 
 import rollingq_mm  # noqa: F401
 from rollingq_mm.registry import MODELS
-from tests.helpers import hook_balancer
+from tests.helpers import hook_balancer, stand_in_gblending_weights
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = sorted(
@@ -60,6 +60,7 @@ def test_config_loads_with_plugin_scope(path):
 def _one_iteration(cfg):
     """Build model, loader and optim wrapper; train one step."""
     from mmengine.optim import build_optim_wrapper
+    stand_in_gblending_weights(cfg)
     with DefaultScope.overwrite_default_scope('rollingq_mm'):
         model = MODELS.build(cfg.model)
         loader = Runner.build_dataloader(cfg.train_dataloader)

@@ -30,7 +30,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from tests.helpers import free_port
+from tests.helpers import free_port, stand_in_gblending_weights
 
 pytestmark = pytest.mark.slow
 
@@ -57,13 +57,23 @@ CASES = {
     'ogm-ge-attention': ('configs/balance/ogm-ge-attention_synthetic.py', []),
     'pmr-attention': ('configs/balance/pmr-attention_synthetic.py', []),
     'mmpareto-concat': ('configs/balance/mmpareto-concat_synthetic.py', []),
+    # running scores S_m in the state
+    'agm-concat': ('configs/balance/agm-concat_synthetic.py', []),
+    # a torch draw per step (gate, per-sample masks) on top of RollingQ
+    'opm-attention': ('configs/balance/rollingq+opm-attention_synthetic.py',
+                      ['model.balancer.start_epoch=0']),
+    # the Fisher-trace history that sets the window; epoch-start anchors
+    'inforeg-attention':
+    ('configs/balance/rollingq+inforeg-attention_synthetic.py', []),
+    'gblending-concat': ('configs/balance/gblending-concat_synthetic.py', []),
 }
 
 
 def _config(tmp_path, case, *hooks):
     """The case's config with the random-drawing augmentation and hook (and
     ``hooks``), dumped under ``tmp_path``."""
-    cfg = Config.fromfile(osp.join(ROOT, CASES[case][0]))
+    cfg = stand_in_gblending_weights(
+        Config.fromfile(osp.join(ROOT, CASES[case][0])))
     cfg.custom_imports = dict(imports=[
         'rollingq_mm', 'tests.test_tools.interrupt_hook',
         'tests.test_tools.random_draws'

@@ -8,7 +8,8 @@ import torch.nn.functional as F
 
 from rollingq_mm.registry import MODELS
 from ..utils import eval_mode
-from .base import BalanceContext, BaseBalancer, mean_over_ranks
+from .base import (BalanceContext, BaseBalancer, at_least_float32,
+                   mean_over_ranks)
 
 MASK_MODES = ('inputs', 'tokens')
 
@@ -180,7 +181,9 @@ class AGM(BaseBalancer):
             if p.grad is not None
         ]
         norm = torch.linalg.vector_norm(
-            torch.stack([torch.linalg.vector_norm(g.float()) for g in grads]))
+            torch.stack([
+                torch.linalg.vector_norm(at_least_float32(g)) for g in grads
+            ]))
         exceeded = (linear.weight.grad.abs() > self.clip).any()
         factor = torch.where(exceeded,
                              (self.clip / (norm + 1e-6)).clamp_max(1.),

@@ -286,16 +286,21 @@ def sum_over_ranks(tensor: torch.Tensor) -> torch.Tensor:
     return tensor
 
 
+def at_least_float32(tensor: torch.Tensor) -> torch.Tensor:
+    """``tensor`` in float32, or float64 where it is (bf16 / fp16 logits of
+    an AMP forward are promoted for the balancers' statistics)."""
+    return tensor.to(torch.promote_types(tensor.dtype, torch.float32))
+
+
 def true_class_confidence(logits: torch.Tensor,
                           labels: torch.Tensor) -> torch.Tensor:
     """Σ_i softmax(logits_i)[y_i] over the batch (detached), as OGM-GE."""
-    probs = logits.detach().float().softmax(dim=-1)
+    probs = at_least_float32(logits.detach()).softmax(dim=-1)
     return probs.gather(1, labels.view(-1, 1)).sum()
 
 
 __all__ = [
-    'BalanceContext', 'BaseBalancer', 'KeepMasks', 'hand_over_step_context',
-    'mean_over_ranks', 'receiving_step_context', 'samples_kept',
-    'sum_over_ranks',
-    'true_class_confidence'
+    'BalanceContext', 'BaseBalancer', 'KeepMasks', 'at_least_float32',
+    'hand_over_step_context', 'mean_over_ranks', 'receiving_step_context',
+    'samples_kept', 'sum_over_ranks', 'true_class_confidence'
 ]

@@ -54,4 +54,9 @@ class DGL(BaseBalancer):
             logits = logits_through_frozen_fusion(model, context.tokens, keep)
             losses[f'loss_dgl_{name}'] = self.alpha * F.cross_entropy(
                 logits, context.labels)
+            # each encoder alone through the fusion: the method's own probe
+            self.track(**{
+                f'accuracy_{name}':
+                (logits.detach().argmax(-1) == context.labels).float().mean()
+            })
         return losses

@@ -1,5 +1,7 @@
 """Gradient-Blending (Wang, Tran & Feiszli, CVPR 2020)."""
-from typing import Dict
+import json
+import os.path as osp
+from typing import Dict, Union
 
 import torch.nn.functional as F
 
@@ -29,16 +31,19 @@ class GBlending(BaseBalancer):
     never dispatched as shipped (a name mismatch in ``train.py``).
 
     Args:
-        weights (dict[str, float]): ``fused`` and one entry per modality.
-            Defaults to the weights sum-normalised to 1 that the tool
-            prints; none by default: the config gives them.
+        weights (dict[str, float] | str): ``fused`` and one entry per
+            modality, or the JSON file the tool wrote (its ``weights``).
         confidence (str): Unimodal logits source, ``'auto'`` (aux heads,
             else the fusion's slices) / ``'aux'`` / ``'fusion'``.
             Defaults to 'auto'.
     """
 
-    def __init__(self, weights: Dict[str, float], confidence: str = 'auto'):
+    def __init__(self,
+                 weights: Union[Dict[str, float], str],
+                 confidence: str = 'auto'):
         super().__init__()
+        if isinstance(weights, str):
+            weights = _read_weights(weights)
         if any(w < 0 for w in weights.values()) or 'fused' not in weights:
             raise ValueError('GBlending: weights need a `fused` entry and '
                              f'non-negative values, got {weights}')
@@ -65,3 +70,19 @@ class GBlending(BaseBalancer):
             losses[f'loss_gblend_{m}'] = self.weights[m] * F.cross_entropy(
                 logits[m], context.labels)
         return losses
+
+
+def _read_weights(path: str) -> Dict[str, float]:
+    """The ``weights`` that ``gblending_weights.py`` wrote to ``path``."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(
+            f'GBlending: the weights file {path!r} does not exist; estimate '
+            'it first with python tools/analysis_tools/gblending_weights.py '
+            '<this config> (it writes there), or give weights=dict(fused=..., '
+            '<modality>=...)')
+    with open(path) as f:
+        report = json.load(f)
+    if 'weights' not in report:
+        raise KeyError(f'GBlending: {path!r} has no "weights" entry (not '
+                       'written by gblending_weights.py?)')
+    return {k: float(v) for k, v in report['weights'].items()}

@@ -7,8 +7,8 @@ from torch import nn
 from torch.nn.modules.conv import _ConvNd
 
 from rollingq_mm.registry import MODELS
-from .base import (BalanceContext, BaseBalancer, sum_over_ranks,
-                   true_class_confidence)
+from .base import (BalanceContext, BaseBalancer, at_least_float32,
+                   sum_over_ranks, true_class_confidence)
 from .unimodal_logits import UnimodalLogits
 
 #: The authors' β factors: audio dominant 0.95, visual dominant 0.1.
@@ -176,7 +176,7 @@ class InfoReg(BaseBalancer):
             for layer, weight in layers.items():
                 if weight.grad is None:
                     continue
-                square = weight.grad.float()**2
+                square = at_least_float32(weight.grad)**2
                 fisher[layer] = square if layer not in fisher else \
                     fisher[layer] + square
 

@@ -4,7 +4,8 @@ from typing import Dict, Optional, Tuple
 import torch
 
 from rollingq_mm.registry import MODELS
-from .base import BaseBalancer, KeepMasks, sum_over_ranks
+from .base import (BaseBalancer, KeepMasks, sum_over_ranks,
+                   true_class_confidence)
 from .unimodal_logits import UnimodalLogits
 
 
@@ -95,8 +96,8 @@ class OPM(BaseBalancer):
             logits = self.unimodal.logits_from_tokens(model, tokens)
             scores = sum_over_ranks(
                 torch.stack([
-                    logits[m].float().softmax(-1).gather(
-                        1, labels.view(-1, 1)).sum() for m in self.modalities
+                    true_class_confidence(logits[m], labels)
+                    for m in self.modalities
                 ]))
             q = self.drop_probabilities(scores)
             gate, keep = self.draw(q, labels.numel())

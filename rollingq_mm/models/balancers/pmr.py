@@ -7,8 +7,8 @@ from mmengine.logging import MMLogger
 
 from rollingq_mm.registry import MODELS
 from ..utils import eval_mode, preprocessed_batches
-from .base import (BalanceContext, BaseBalancer, sum_over_ranks,
-                   true_class_confidence)
+from .base import (BalanceContext, BaseBalancer, at_least_float32,
+                   sum_over_ranks, true_class_confidence)
 
 
 @MODELS.register_module()
@@ -124,7 +124,10 @@ class PMR(BaseBalancer):
             self.prototypes[m] = self.prototypes[m].to(
                 context.pooled[m].device)
         similarities = {
-            m: -torch.cdist(context.pooled[m].float(), self.prototypes[m])
+            m: -torch.cdist(
+                at_least_float32(context.pooled[m]),
+                self.prototypes[m].to(at_least_float32(
+                    context.pooled[m]).dtype))
             for m in self.modalities
         }
         with torch.no_grad():

@@ -223,14 +223,14 @@ class MultimodalClassifier(BaseClassifier):
         linear = self.head_linear()
         if linear is None:
             return None
-        # In float32 and outside autocast: a balancer asks between backward
-        # and step, where autocast no longer holds but the tokens are still
-        # in the forward's bf16 / fp16 (the head's weights are float32).
+        # In the head's dtype (float32 under AMP) and outside autocast: a
+        # balancer asks between backward and step, where autocast no longer
+        # holds but the tokens are still in the forward's bf16 / fp16.
         device = next(iter(tokens.values())).device.type
         with torch.autocast(device_type=device, enabled=False):
             return self.neck.modality_logits(
                 {
-                    m: x.float()
+                    m: x.to(linear.weight.dtype)
                     for m, x in tokens.items()
                 }, linear)
 

@@ -1,0 +1,10 @@
+# AGM (Li et al., ICCV 2023): Shapley-share gradient modulation;
+# alpha 1.0, cap 10, clip 1, epochs 0-19: the authors' defaults
+# (lihong2303/AGM utils/config.py)
+# on concat fusion, AV-Digits (docs/balance_methods.md).
+_base_ = ['../av_digits/concat_vit-tiny_1xb64_av-digits.py']
+
+model = dict(balancer=dict(type='AGM', alpha=1.0))
+# changes gradients between backward and step
+optim_wrapper = dict(type='BalancedOptimWrapper')
+custom_hooks = [dict(type='BalanceHook')]

@@ -1,0 +1,18 @@
+# CML (ICML 2023): confidence must not rise when a modality is
+# removed; weight 0.1 (the authors' README, beta 10 / 100)
+# with attention fusion + RollingQ (the authors' procedure), AV-Digits
+# (docs/balance_methods.md).
+_base_ = ['../av_digits/rollingq-paper_vit-tiny_1xb64_av-digits.py']
+
+model = dict(balancer=dict(type='CML', weight=0.1))
+custom_hooks = [
+    dict(type='BalanceHook'),
+    dict(
+        type='RollingQHook',
+        beta=0.0,
+        sigma=0.0,
+        max_rotations=1,
+        stats='pass',
+        air_from='last_batch',
+        method='svd')
+]

@@ -1,0 +1,18 @@
+# DGL (ICCV 2025): the fusion trained on detached features, each
+# encoder by its own loss; alpha 4 (the authors' CREMA-D script)
+# with attention fusion + RollingQ (the authors' procedure), synthetic
+# (docs/balance_methods.md).
+_base_ = ['../rollingq/rollingq-paper_synthetic.py']
+
+model = dict(balancer=dict(type='DGL', alpha=4.0))
+custom_hooks = [
+    dict(type='BalanceHook'),
+    dict(
+        type='RollingQHook',
+        beta=0.0,
+        sigma=0.0,
+        max_rotations=1,
+        stats='pass',
+        air_from='last_batch',
+        method='svd')
+]

@@ -1,0 +1,27 @@
+# G-Blending (Wang et al., CVPR 2020): the fused and unimodal heads'
+# losses weighted by the offline G-Blend estimate
+# on attention fusion + RollingQ (the authors'
+# procedure), AV-Digits (docs/balance_methods.md).
+# The weights: python tools/analysis_tools/gblending_weights.py \
+#     configs/balance/rollingq+gblending-attention_vit-tiny_1xb64_av-digits.py
+# writes
+# work_dirs/gblending_weights/rollingq+gblending-attention_vit-tiny_1xb64_av-digits.json.
+_base_ = ['../av_digits/rollingq-paper_vit-tiny_1xb64_av-digits.py']
+
+model = dict(
+    balancer=dict(
+        type='GBlending',
+        weights='work_dirs/gblending_weights/'
+        'rollingq+gblending-attention_vit-tiny_1xb64_av-digits.json'),
+    aux_heads=dict(type='LinearClsHead', num_classes=10))
+custom_hooks = [
+    dict(type='BalanceHook'),
+    dict(
+        type='RollingQHook',
+        beta=0.0,
+        sigma=0.0,
+        max_rotations=1,
+        stats='pass',
+        air_from='last_batch',
+        method='svd')
+]

@@ -1,0 +1,19 @@
+# OPM (TPAMI 2024): drop the dominant modality's features per
+# sample; q_base 0.5, lambda 0.5, p_exe 0.7, no OPM in epochs 0-5:
+# the authors' train_opm.sh
+# with attention fusion + RollingQ (the authors' procedure), synthetic
+# (docs/balance_methods.md).
+_base_ = ['../rollingq/rollingq-paper_synthetic.py']
+
+model = dict(balancer=dict(type='OPM'))
+custom_hooks = [
+    dict(type='BalanceHook'),
+    dict(
+        type='RollingQHook',
+        beta=0.0,
+        sigma=0.0,
+        max_rotations=1,
+        stats='pass',
+        air_from='last_batch',
+        method='svd')
+]

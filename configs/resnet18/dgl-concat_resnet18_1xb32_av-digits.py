@@ -1,0 +1,8 @@
+# DGL (ICCV 2025): the fusion trained on detached features, each
+# encoder by its own loss; alpha 4 (the authors' CREMA-D script)
+# on concat fusion, AV-Digits, BalanceBenchmark's setup
+# (docs/balance_methods.md).
+_base_ = ['./concat_resnet18_1xb32_av-digits.py']
+
+model = dict(balancer=dict(type='DGL', alpha=4.0))
+custom_hooks = [dict(type='BalanceHook')]

@@ -1,0 +1,9 @@
+# DGL (ICCV 2025): the fusion trained on detached features, each
+# encoder by its own loss; alpha 4 (the authors' CREMA-D script)
+# on concat fusion, Kinetics-Sounds, BalanceBenchmark's setup
+# (docs/balance_methods.md).
+_base_ = ['./concat_resnet18_1xb32_kinetics-sounds.py']
+
+# alpha 2 on Kinetics-Sounds (the authors' ks_dgl.sh)
+model = dict(balancer=dict(type='DGL', alpha=2.0))
+custom_hooks = [dict(type='BalanceHook')]

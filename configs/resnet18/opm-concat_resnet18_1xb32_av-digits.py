@@ -1,0 +1,9 @@
+# OPM (TPAMI 2024): drop the dominant modality's features per
+# sample; q_base 0.5, lambda 0.5, p_exe 0.7, no OPM in epochs 0-5:
+# the authors' train_opm.sh
+# on concat fusion, AV-Digits, BalanceBenchmark's setup
+# (docs/balance_methods.md).
+_base_ = ['./concat_resnet18_1xb32_av-digits.py']
+
+model = dict(balancer=dict(type='OPM'))
+custom_hooks = [dict(type='BalanceHook')]
