@@ -130,3 +130,36 @@ def test_every_registered_balancer_builds_with_its_defaults():
         if isinstance(cls, type) and issubclass(cls, BaseBalancer) and \
                 cls is not BaseBalancer:
             assert MODELS.get(name) is cls, name
+
+
+def test_mmcosine_refuses_attention_and_predicts_with_its_logits():
+    with pytest.raises(ValueError, match='no per-modality'):
+        tiny_classifier(
+            dict(type='AttentionFusion', embed_dims=16),
+            balancer=dict(type='MMCosine'))
+    model = tiny_classifier(balancer=dict(type='MMCosine', scale=10.))
+    model.eval()
+    inputs, samples = _inputs()
+    with torch.no_grad():
+        scores = torch.stack(
+            [s.pred_score for s in model.predict(inputs, samples)])
+        tokens = model.encode(inputs)
+        h_a, h_v = (tokens[m][:, 0] for m in ('audio', 'visual'))
+        weight = model.head.fc.weight
+        width = h_a.shape[1]
+        cosine = F.normalize(h_a, dim=1) @ F.normalize(
+            weight[:, :width], dim=1).t() + F.normalize(
+                h_v, dim=1) @ F.normalize(weight[:, width:], dim=1).t()
+    assert torch.allclose(scores, (10 * cosine).softmax(-1), atol=1e-6)
+    assert torch.allclose(model(inputs, mode='tensor'), 10 * cosine,
+                          atol=1e-5)
+
+
+def test_methods_that_need_unimodal_heads_say_so_on_attention():
+    attention = dict(type='AttentionFusion', embed_dims=16)
+    for balancer in ('InfoReg', 'MBSD', 'GBlending'):
+        cfg = dict(type=balancer)
+        if balancer == 'GBlending':
+            cfg['weights'] = dict(fused=.5, audio=.25, visual=.25)
+        with pytest.raises(ValueError, match='aux_heads'):
+            tiny_classifier(attention, balancer=cfg)

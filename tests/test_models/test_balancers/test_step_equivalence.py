@@ -259,3 +259,33 @@ def test_the_harness_sees_a_wrong_step():
             lambda m, x, y, s: official.dgl(m, x, y, alpha=3.0))
         _assert_same(ours, theirs)
     assert isinstance(nn.Identity(), nn.Module)
+
+
+def _two_class_logits(confidence, right):
+    """Logits whose softmax is [c, 1 - c] (label 0 predicted) or
+    [1 - c, c] (label 1 predicted)."""
+    c = torch.tensor(confidence, dtype=torch.float64)
+    pair = torch.stack([c.log(), (1 - c).log()], dim=1)
+    return torch.where(torch.tensor(right)[:, None], pair, pair.flip(1))
+
+
+def test_cml_hinges_each_sample_not_the_batch_sum():
+    """The official hinge per sample: 0.3 + 0.05 where the confidence rose
+    (BalanceBenchmark's hinge of the batch sum gives relu(-0.05) = 0);
+    samples whose confidence fell get no gradient; where both inputs are
+    wrong only the reduced input's confidence is pushed."""
+    labels = torch.zeros(5, dtype=torch.long)
+    fuller = _two_class_logits([.6, .8, .8, .7, .7],
+                               [True, True, True, True, False])
+    reduced = _two_class_logits([.9, .6, .6, .75, .8],
+                                [True, True, True, True, False])
+    fuller.requires_grad_(True)
+    reduced.requires_grad_(True)
+    balancer = CML()
+    value = balancer.regulariser([fuller, reduced], labels)
+    # samples 0-3: fuller right; sample 4: both wrong, 0.8 - 0.7
+    assert value.item() == pytest.approx(0.3 + 0.05 + 0.1)
+    value.backward()
+    assert fuller.grad[1:3].abs().max() == 0 == reduced.grad[1:3].abs().max()
+    assert fuller.grad[4].abs().max() == 0  # detached where both are wrong
+    assert reduced.grad[4].abs().max() > 0
