@@ -4,4 +4,6 @@
 _base_ = ['../av_digits/concat_vit-tiny_1xb64_av-digits.py']
 
 model = dict(balancer=dict(type='DGL', alpha=4.0))
+# the authors clip the gradients' global norm at 40 (main_dgl.py:129)
+optim_wrapper = dict(clip_grad=dict(max_norm=40))
 custom_hooks = [dict(type='BalanceHook')]

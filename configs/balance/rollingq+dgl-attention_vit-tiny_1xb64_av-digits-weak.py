@@ -6,6 +6,8 @@
 _base_ = ['../av_digits/rollingq-paper_vit-tiny_1xb64_av-digits-weak.py']
 
 model = dict(balancer=dict(type='DGL', alpha=4.0))
+# the authors clip the gradients' global norm at 40 (main_dgl.py:129)
+optim_wrapper = dict(clip_grad=dict(max_norm=40))
 custom_hooks = [
     dict(type='BalanceHook'),
     dict(

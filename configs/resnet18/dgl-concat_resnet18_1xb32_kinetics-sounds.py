@@ -6,4 +6,6 @@ _base_ = ['./concat_resnet18_1xb32_kinetics-sounds.py']
 
 # alpha 2 on Kinetics-Sounds (the authors' ks_dgl.sh)
 model = dict(balancer=dict(type='DGL', alpha=2.0))
+# the authors clip the gradients' global norm at 40 (main_dgl.py:129)
+optim_wrapper = dict(clip_grad=dict(max_norm=40))
 custom_hooks = [dict(type='BalanceHook')]

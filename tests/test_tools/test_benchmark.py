@@ -74,3 +74,28 @@ def test_bare_loop_compares_the_runner_with_a_plain_loop(tmp_path):
     assert result['overhead_min'] <= result['overhead'] <= \
         result['overhead_max']
     assert out.exists()
+
+
+@pytest.mark.parametrize('config', [
+    'ogm-ge-concat_synthetic.py', 'rollingq+opm-attention_synthetic.py',
+    'rollingq+inforeg-attention_synthetic.py'
+])
+def test_balancer_cost_compares_with_the_plain_model(config):
+    """--balancer-cost: the balancer is hooked and driven as in training,
+    and the reference is the same weights without balancer or aux heads."""
+    path = osp.join(ROOT, 'configs', 'balance', config)
+    result = benchmark.main([
+        path, '--balancer-cost', '--iters', '1', '--warmup', '1',
+        '--batch-size', '8', '--device', 'cpu'
+    ])
+    assert result['step_time_ratio'] == pytest.approx(
+        result['step_s_with_balancer'] / result['step_s_without'])
+    assert result['step_s_with_balancer'] > 0
+
+
+def test_balancer_cost_needs_a_balancer():
+    with pytest.raises(ValueError, match='no model.balancer'):
+        benchmark.main([
+            _config('rollingq_synthetic.py'), '--balancer-cost', '--iters',
+            '1', '--warmup', '1', '--batch-size', '8', '--device', 'cpu'
+        ])

@@ -5,6 +5,12 @@
         [--fusion-reference] [--out result.json]
     python tools/analysis_tools/benchmark.py CONFIG --bare-loop \
         [--epochs 3] [--repeats 3] [--threads N] [--out result.json]
+    python tools/analysis_tools/benchmark.py CONFIG --balancer-cost \
+        [--batch-size 64] [--iters 20] [--device cuda]
+
+``--balancer-cost`` times the config's training step against the same
+model and weights without its balancer (interleaved) and, on a GPU, the
+peak memory of each: what a balance method costs (``_balancer_cost.py``).
 
 ``--bare-loop`` trains the config's real data through the Runner and
 through a bare PyTorch loop of the same model, data, optimiser and batch
@@ -72,6 +78,10 @@ def parse_args(argv=None):
         default=3,
         help='--bare-loop: alternations of the two routes')
     parser.add_argument(
+        '--balancer-cost',
+        action='store_true',
+        help='step time (and GPU memory) with vs without the balancer')
+    parser.add_argument(
         '--threads', type=int, help='torch threads (default: torch\'s)')
     parser.add_argument('--out', help='write the JSON result here')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
@@ -117,7 +127,6 @@ def input_shapes(model_cfg: dict, batch: int, seq_len: int) -> dict:
 
 def build(cfg: Config, args):
     """Model (train mode), random batch and optimizer wrapper."""
-    from mmengine.optim import OptimWrapper
     from mmengine.registry import DefaultScope
     from mmpretrain.structures import DataSample
 
@@ -137,9 +146,8 @@ def build(cfg: Config, args):
             DataSample().set_gt_label(int(y))
             for y in torch.randint(0, classes, (args.batch_size, ))
         ])
-    wrapper = OptimWrapper(
-        torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9))
-    return model, data, wrapper, shapes
+    from _balancer_cost import wrapper_for
+    return model, data, wrapper_for(model), shapes
 
 
 def timed(fns, args) -> list:
@@ -185,6 +193,16 @@ def measure(args) -> dict:
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     model, data, wrapper, shapes = build(cfg, args)
+    if args.balancer_cost:
+        from _balancer_cost import balancer_cost
+        return dict(
+            config=args.config,
+            device=args.device,
+            batch_size=args.batch_size,
+            iters=args.iters,
+            **balancer_cost(model, data, args, timed))
+    from _balancer_cost import prepare_balancer
+    prepare_balancer(model, data)
     queries = find_rolling_queries(model)
     if args.device == 'cuda':
         torch.cuda.reset_peak_memory_stats()
