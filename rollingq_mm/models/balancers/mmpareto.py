@@ -5,7 +5,8 @@ from typing import Dict
 import torch
 
 from rollingq_mm.registry import MODELS
-from .base import BalanceContext, BaseBalancer, mean_over_ranks
+from .base import (BalanceContext, BaseBalancer, at_least_float32,
+                   mean_over_ranks)
 
 
 def pareto_weight(g_mm: torch.Tensor, g_uni: torch.Tensor) -> torch.Tensor:
@@ -100,11 +101,12 @@ class MMPareto(BaseBalancer):
         for name, (g_mm, g_uni) in self._grads.items():
             flat_mm = mean_over_ranks(torch.cat([g.flatten() for g in g_mm]))
             flat_uni = mean_over_ranks(torch.cat([g.flatten() for g in g_uni]))
+            flat_mm = at_least_float32(flat_mm)
+            flat_uni = at_least_float32(flat_uni)
             cos = torch.nn.functional.cosine_similarity(
-                flat_mm.float(), flat_uni.float(), dim=0)
-            weight = torch.where(
-                cos > 0, torch.full_like(cos, 0.5),
-                pareto_weight(flat_mm.float(), flat_uni.float()))
+                flat_mm, flat_uni, dim=0)
+            weight = torch.where(cos > 0, torch.full_like(cos, 0.5),
+                                 pareto_weight(flat_mm, flat_uni))
             self.track(**{f'cos_{name}': cos, f'weight_mm_{name}': weight})
             start = 0
             for param in self._params[name]:

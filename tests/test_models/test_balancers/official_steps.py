@@ -304,3 +304,58 @@ def gblending(model, inputs, labels, weights):
     loss = loss + weights['visual'] * F.cross_entropy(
         model.aux_heads['visual'].fc(h_v), labels)
     loss.backward()
+
+
+# -------------------------------------------------------------- MMPareto
+def _min_norm_2(v11, v12, v22):
+    """min_norm_solvers.py _min_norm_element_from2: the weight of the
+    first vector in the min-norm point of two."""
+    if v12 >= v11:
+        return 0.999
+    if v12 >= v22:
+        return 0.001
+    return -1.0 * ((v12 - v22) / (v11 + v22 - 2 * v12))
+
+
+def mmpareto(model, inputs, labels, gamma=1.5):
+    """MMPareto_ICML2024 code/MMPareto.py train_epoch: three backward passes
+    recording each encoder's gradients, then the summed loss's backward and
+    the per-tensor replacement of the encoders' gradients."""
+    zero_grad(model)
+    h_a, h_v = features(model, inputs)
+    losses = dict(
+        both=F.cross_entropy(fused(model, h_a, h_v), labels),
+        audio=F.cross_entropy(model.aux_heads['audio'].fc(h_a), labels),
+        visual=F.cross_entropy(model.aux_heads['visual'].fc(h_v), labels))
+    params = {m: list(model.encoders[m].parameters()) for m in MODALITIES}
+    grads = {}
+    for task, loss in losses.items():
+        loss.backward(retain_graph=True)
+        grads[task] = {
+            m: [
+                p.grad.clone() if p.grad is not None else torch.zeros_like(p)
+                for p in params[m]
+            ]
+            for m in MODALITIES
+        }
+        zero_grad(model)
+    weights = {}
+    for m in MODALITIES:
+        g_mm = torch.cat([g.flatten() for g in grads['both'][m]])
+        g_u = torch.cat([g.flatten() for g in grads[m][m]])
+        if F.cosine_similarity(g_mm, g_u, dim=0) > 0:
+            weights[m] = 0.5
+        else:
+            weights[m] = _min_norm_2(
+                float(g_mm @ g_mm), float(g_mm @ g_u), float(g_u @ g_u))
+    sum(losses.values()).backward()
+    with torch.no_grad():
+        for m in MODALITIES:
+            k = weights[m]
+            for p, a, b in zip(params[m], grads['both'][m], grads[m][m]):
+                if p.grad is None:
+                    continue
+                new = 2 * k * a + 2 * (1 - k) * b
+                diff = torch.norm(p.grad) / torch.norm(new)
+                p.grad = (diff * new * gamma) if diff > 1 else new * gamma
+    return weights

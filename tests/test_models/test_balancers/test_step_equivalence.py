@@ -289,3 +289,16 @@ def test_cml_hinges_each_sample_not_the_batch_sum():
     assert fuller.grad[1:3].abs().max() == 0 == reduced.grad[1:3].abs().max()
     assert fuller.grad[4].abs().max() == 0  # detached where both are wrong
     assert reduced.grad[4].abs().max() > 0
+
+
+def test_mmpareto():
+    seen = []
+
+    def step(model, inputs, labels, _):
+        seen.append(official.mmpareto(model, inputs, labels))
+
+    ours, theirs = _run(dict(type='MMPareto', gamma=1.5), step, steps=3,
+                        kwargs=AUX)
+    _assert_same(ours, theirs)
+    weights = [w for step_weights in seen for w in step_weights.values()]
+    assert 0.5 in weights and any(w != 0.5 for w in weights)  # both rules
