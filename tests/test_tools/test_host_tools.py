@@ -280,3 +280,28 @@ def test_custom_imports_registers_everything_for_every_scope():
     out = _run([sys.executable, '-c',
                 _REGISTRATION.format(names=names)]).stdout
     assert out.strip() == f'checked {sum(map(len, names.values()))}'
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('config, options', [
+    ('agm-concat_synthetic.py', []),
+    ('rollingq+opm-attention_synthetic.py', ['model.balancer.start_epoch=0']),
+    ('rollingq+inforeg-attention_synthetic.py', []),
+])
+def test_host_train_runs_a_balance_method_as_ours(tmp_path, config, options):
+    """A gradient method (AGM), a token method (OPM) and an epoch-state
+    method (InfoReg) through mmpretrain's train.py: the same final metrics
+    as through ours."""
+    path = osp.join(ROOT, 'configs', 'balance', config)
+    results = []
+    for tool in ([sys.executable, osp.join(HOST_TOOLS, 'train.py')],
+                 [sys.executable, 'tools/train.py']):
+        work_dir = tmp_path / str(len(results))
+        _run([
+            *tool, path, '--work-dir',
+            str(work_dir), '--cfg-options', 'train_cfg.max_epochs=2', *SMALL,
+            *options
+        ])
+        results.append(_last_val_metrics(work_dir))
+    assert results[0] == results[1]
+    assert 'accuracy/top1' in results[0]
