@@ -189,6 +189,12 @@ def main(argv=None) -> dict:
         head: estimate(cfg, head, modalities, split, work_dir)
         for head in modalities + ['fused']
     }
+    gained_nothing = [h for h, r in results.items() if r['delta_g'] <= 0]
+    if gained_nothing:
+        print(f'warning: the held-out loss of {gained_nothing} rose over '
+              f'{cfg.train_cfg["max_epochs"]} epochs (they overfit from the '
+              'start): their weight is 0; a shorter --epochs measures the '
+              'phase where they still generalise')
     total = sum(r['raw_weight'] for r in results.values())
     if total <= 0:
         raise RuntimeError('no head generalised better after training (every '
