@@ -105,8 +105,9 @@ def mean_loss(model, loader) -> float:
             data = model.data_preprocessor(batch, False)
             logits = model(data['inputs'], mode='tensor')
             labels = torch.cat([s.gt_label for s in data['data_samples']])
-            total += float(F.cross_entropy(logits.float(), labels.to(
-                logits.device), reduction='sum'))
+            total += float(
+                F.cross_entropy(
+                    logits.float(), labels.to(logits.device), reduction='sum'))
             count += labels.numel()
     model.train()
     return total / count
@@ -139,15 +140,18 @@ def estimate(cfg, head, modalities, split, work_dir) -> dict:
         if k not in ('pipeline', 'modalities', 'type')
     })
     eval_set['type'] = cfg.train_dataloader.dataset['type']
-    losses = {}
+    losses, loaders = {}, {}
 
     class LossProbe(Hook):
 
         def _measure(self, runner, when):
+            if not loaders:  # once, inside the runner's scope; reused after
+                loaders.update((name, eval_loader(cfg, eval_set, idx))
+                               for name, idx in (('train', train_idx),
+                                                 ('held_out', held_idx)))
             model = unwrap_model(runner.model)
-            for name, idx in (('train', train_idx), ('held_out', held_idx)):
-                losses[f'{name}_{when}'] = mean_loss(
-                    model, eval_loader(cfg, eval_set, idx))
+            for name, loader in loaders.items():
+                losses[f'{name}_{when}'] = mean_loss(model, loader)
 
         def before_train(self, runner):
             self._measure(runner, 'start')
@@ -206,8 +210,12 @@ def main(argv=None) -> dict:
         out = target if isinstance(target, str) else osp.join(
             work_dir, 'weights.json')
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
-    report = dict(weights=weights, estimates=results, epochs=int(
-        cfg.train_cfg['max_epochs']), holdout=args.holdout, seed=args.seed)
+    report = dict(
+        weights=weights,
+        estimates=results,
+        epochs=int(cfg.train_cfg['max_epochs']),
+        holdout=args.holdout,
+        seed=args.seed)
     with open(out, 'w') as f:
         json.dump(report, f, indent=2)
     for head, result in results.items():

@@ -346,11 +346,13 @@ class MultimodalClassifier(BaseClassifier):
         metainfo.
         """
         tokens = self.encode(inputs)
-        fused, record = self.neck(tokens)
         if self.balancer is not None and self.balancer.replaces_logits:
+            # the balancer's logits stand for the neck's and head's
+            record = None
             samples = self.head._get_predictions(
                 self.balancer.fused_logits(self, tokens), data_samples)
         else:
+            fused, record = self.neck(tokens)
             samples = self.head.predict((fused, ), data_samples)
         fields = record.sample_fields() if (record is not None
                                             and self.fusion_stats) else {}
