@@ -3,7 +3,7 @@ from .clip_dataset import AudioVisualClipDataset
 from .cmu_mosei import CMUMOSEI
 from .cremad import CremaD
 from .kinetics_sounds import KineticsSounds
-from .samplers import SampleKey, SeededSampler
+from .samplers import SampleKey, SeededSampler, WeightedResampler
 from .seeded_samples import SeededSamplesMixin
 from .synthetic import SyntheticMultimodal
 from .transforms import *  # noqa: F401,F403
@@ -11,5 +11,6 @@ from .transforms import *  # noqa: F401,F403
 __all__ = [
     'InMemoryMultimodalDataset', 'MultimodalArrayDataset', 'CMUMOSEI',
     'AudioVisualClipDataset', 'CremaD', 'KineticsSounds',
-    'SyntheticMultimodal', 'SampleKey', 'SeededSampler', 'SeededSamplesMixin'
+    'SyntheticMultimodal', 'SampleKey', 'SeededSampler', 'SeededSamplesMixin',
+    'WeightedResampler'
 ]

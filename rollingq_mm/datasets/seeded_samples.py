@@ -23,6 +23,10 @@ class SeededSamplesMixin:
     the DataLoader asks for one (``__getitems__``), so in the main process
     (``num_workers=0``) loading draws nothing from training's streams.
 
+    A key's ``drop`` (:class:`WeightedResampler`) becomes the sample's
+    ``drop_modalities``, which ``PackMultimodalInputs`` carries into the
+    DataSample.
+
     A plain ``int`` index (another sampler, a test-mode loader, an analysis
     tool) loads the sample as mmengine does, from the global generators.
     """
@@ -65,6 +69,8 @@ class SeededSamplesMixin:
         results = self.get_data_info(int(idx))
         if not isinstance(idx, SampleKey):
             return self.pipeline(results)
+        if idx.drop:  # this draw goes without these modalities
+            results['drop_modalities'] = list(idx.drop)
         for position, transform in enumerate(self.pipeline.transforms):
             if getattr(transform, 'draws_random', True):
                 seed_global_generators(

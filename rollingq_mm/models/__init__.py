@@ -4,9 +4,10 @@ from .data_preprocessors import MultimodalDataPreprocessor
 from .encoders import BackboneEncoder, SequenceEncoder, TimmEncoder
 from .necks import AttentionFusion, ConcatFusion, SumFusion
 from .rollingq import RollingQuery
+from .teachers import FrozenTeacher
 
 __all__ = [
     'RollingQAttention', 'MultimodalClassifier', 'MultimodalDataPreprocessor',
     'BackboneEncoder', 'SequenceEncoder', 'TimmEncoder', 'AttentionFusion',
-    'ConcatFusion', 'SumFusion', 'RollingQuery'
+    'ConcatFusion', 'SumFusion', 'RollingQuery', 'FrozenTeacher'
 ]

@@ -66,8 +66,16 @@ def _one_iteration(cfg):
         loader = Runner.build_dataloader(cfg.train_dataloader)
         wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     hook_balancer(model, loader)  # what BalanceHook does before epoch 1
-    log = model.train_step(next(iter(loader)), wrapper)
-    assert torch.isfinite(log['loss'])
+    batch = next(iter(loader))
+    balancer = model.balancer
+    if balancer is not None and balancer.steps_in_phases:
+        for phase in balancer.iteration_phases():  # as BalancedTrainLoop
+            with balancer.in_phase(phase):
+                log = model.train_step(batch, wrapper)
+                assert torch.isfinite(log['loss'])
+    else:
+        log = model.train_step(batch, wrapper)
+        assert torch.isfinite(log['loss'])
     assert model.modalities == cfg.train_dataloader.dataset.pipeline[-1][
         'modalities']
 

@@ -19,6 +19,13 @@ SMALL = [
 ]
 
 
+# per method: what makes its work happen within the test's 2 epochs
+OPTIONS = dict(
+    opm=['model.balancer.start_epoch=0'],
+    relearning=['model.balancer.interval=1'],  # re-initialise after epoch 1
+    sample=['model.balancer.warmup_epochs=1'])  # epoch 2 re-samples
+
+
 def _model(balancer):
     return tiny_classifier(balancer=balancer)
 
@@ -55,13 +62,75 @@ def test_the_wrapper_scales_what_the_balancer_differentiates():
     assert wrapper.scaled(torch.tensor(2.)).item() == 16.
 
 
+def _pass_runner(balancer, val_file='test.txt'):
+    """What BalanceHook.before_train reads of a runner, with dataset
+    configs that name their split by file."""
+    from mmengine.config import Config
+    model = _model(balancer)
+
+    def split(name, **extra):
+        return dict(dataset=dict(type='X', ann_file=name, **extra))
+
+    return SimpleNamespace(
+        model=model,
+        optim_wrapper=OptimWrapper(torch.optim.SGD(model.parameters(), 0.1)),
+        distributed=False,
+        seed=0,
+        cfg=Config(
+            dict(
+                train_dataloader=dict(
+                    split('train.txt'),
+                    sampler=dict(type='SeededSampler', shuffle=True),
+                    persistent_workers=True),
+                val_dataloader=split(val_file, test_mode=True),
+                test_dataloader=split(
+                    'test.txt', test_mode=True, pipeline=[]))),
+        build_dataloader=lambda cfg, seed: cfg)
+
+
+def test_a_held_out_pass_is_never_the_test_split():
+    runner = _pass_runner(dict(type='ReLearning'))
+    with pytest.raises(RuntimeError, match='is the test split'):
+        BalanceHook().before_train(runner)
+    hook = BalanceHook(held_out=dict(dataset=dict(type='X', ann_file='v')))
+    hook.before_train(runner)
+    assert hook._pass_loaders['held_out']['dataset']['ann_file'] == 'v'
+    # the training split once, in order, with the training pipeline
+    train = hook._pass_loaders['train']
+    assert train['dataset']['ann_file'] == 'train.txt'
+    assert train['sampler'] == dict(type='SeededSampler', shuffle=False)
+    assert not train['persistent_workers']
+    # a val split that is not the test split is the default
+    hook = BalanceHook()
+    hook.before_train(_pass_runner(dict(type='ReLearning'), 'val.txt'))
+    assert hook._pass_loaders['held_out']['dataset']['ann_file'] == 'val.txt'
+
+
+def test_a_resampling_method_needs_the_weighted_resampler():
+    from rollingq_mm.datasets import (SeededSampler, SyntheticMultimodal,
+                                      WeightedResampler)
+    runner = _pass_runner(dict(type='SampleValuation'), 'val.txt')
+    dataset = SyntheticMultimodal(num_samples=8)
+    runner.train_dataloader = SimpleNamespace(
+        dataset=dataset, sampler=SeededSampler(dataset, seed=0))
+    with pytest.raises(RuntimeError, match="'WeightedResampler'"):
+        BalanceHook().before_train(runner)
+    runner.train_dataloader.sampler = WeightedResampler(dataset, seed=0)
+    BalanceHook().before_train(runner)
+    runner.train_dataloader.dataset = list(range(8))  # drops would be lost
+    with pytest.raises(RuntimeError, match='SeededSamplesMixin'):
+        BalanceHook().before_train(runner)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize('config', [
     'ogm-ge-concat_synthetic.py', 'pmr-attention_synthetic.py',
     'mmpareto-concat_synthetic.py', 'aux-attention_synthetic.py',
     'agm-concat_synthetic.py', 'inforeg-concat_synthetic.py',
     'opm-concat_synthetic.py', 'cml-concat_synthetic.py',
-    'dgl-concat_synthetic.py'
+    'dgl-concat_synthetic.py', 'mla-sum_synthetic.py',
+    'reconboost-attention_synthetic.py', 'relearning-concat_synthetic.py',
+    'sample-valuation-concat_synthetic.py'
 ])
 def test_two_cpu_ranks_stay_identical(tmp_path, config):
     """dist_train.sh, 2 processes (gloo): the replicas never diverge."""
@@ -78,7 +147,7 @@ def test_two_cpu_ranks_stay_identical(tmp_path, config):
         'bash', 'tools/dist_train.sh',
         str(path), '2', '--work-dir',
         str(tmp_path / 'work'), '--cfg-options', *SMALL,
-        *(['model.balancer.start_epoch=0'] if 'opm' in config else [])
+        *OPTIONS.get(config.split('-')[0], [])
     ],
                             cwd=ROOT,
                             env=env,

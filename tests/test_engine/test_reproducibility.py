@@ -66,6 +66,22 @@ CASES = {
     'inforeg-attention':
     ('configs/balance/rollingq+inforeg-attention_synthetic.py', []),
     'gblending-concat': ('configs/balance/gblending-concat_synthetic.py', []),
+    # BalancedTrainLoop's two steps per iteration; the projection P and its
+    # step count in the state
+    'mla-attention': ('configs/balance/mla-attention_synthetic.py',
+                      ['model.balancer.projection=True']),
+    # the stage from the epoch: a modality's stage (epoch 2) after resuming
+    # at a correction's end; boost_rate in the model
+    'reconboost-sum': ('configs/balance/reconboost-sum_synthetic.py', []),
+    # θ_init in the state; re-initialisations after epochs 2, 3 and 4, the
+    # last two after the resume
+    'relearning-concat': ('configs/balance/relearning-concat_synthetic.py',
+                          ['model.balancer.interval=1']),
+    # the re-sampling plan in the state, set on WeightedResampler again
+    # after the resume (epochs 2-4 re-sample)
+    'sample-valuation-concat':
+    ('configs/balance/sample-valuation-concat_synthetic.py',
+     ['model.balancer.warmup_epochs=1']),
 }
 
 

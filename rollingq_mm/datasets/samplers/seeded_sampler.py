@@ -1,5 +1,5 @@
 """SeededSampler: indices that carry the (seed, epoch) of their draws."""
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from mmengine.dataset import DefaultSampler
 
@@ -14,20 +14,30 @@ class SampleKey(int):
     with the index (it pickles as itself), so a dataset that understands it
     (:class:`~rollingq_mm.datasets.SeededSamplesMixin`) draws the sample's
     random numbers from a stream fixed by (seed, epoch, index) there.
+
+    ``drop`` names the modalities this draw of the sample goes without
+    (:class:`WeightedResampler`); the dataset puts them in the sample's
+    ``drop_modalities`` and the classifier removes them from its fusion.
     """
 
-    def __new__(cls, index: int, seed: int, epoch: int) -> 'SampleKey':
+    def __new__(cls,
+                index: int,
+                seed: int,
+                epoch: int,
+                drop: Sequence[str] = ()) -> 'SampleKey':
         key = super().__new__(cls, index)
         key.seed = int(seed)
         key.epoch = int(epoch)
+        key.drop = tuple(drop)
         return key
 
     def __reduce__(self):
-        return SampleKey, (int(self), self.seed, self.epoch)
+        return SampleKey, (int(self), self.seed, self.epoch, self.drop)
 
     def __repr__(self) -> str:
+        drop = f', drop={self.drop}' if self.drop else ''
         return (f'SampleKey({int(self)}, seed={self.seed}, '
-                f'epoch={self.epoch})')
+                f'epoch={self.epoch}{drop})')
 
 
 @DATA_SAMPLERS.register_module()

@@ -29,7 +29,7 @@ class PackMultimodalInputs(BaseTransform):
             ``['audio', 'visual']``.
         meta_keys (Sequence[str]): Keys copied to the metainfo when present.
             Defaults to ``('sample_idx', 'clip_id', 'corrupted',
-            'noise_level')``.
+            'noise_level', 'drop_modalities')``.
     """
 
     draws_random = False  # no reseeding per sample (SeededSamplesMixin)
@@ -37,7 +37,8 @@ class PackMultimodalInputs(BaseTransform):
     def __init__(self,
                  modalities: Sequence[str],
                  meta_keys: Sequence[str] = ('sample_idx', 'clip_id',
-                                             'corrupted', 'noise_level')):
+                                             'corrupted', 'noise_level',
+                                             'drop_modalities')):
         if isinstance(modalities, str) or not modalities:
             raise ValueError('modalities must be a non-empty list of names, '
                              f'got {modalities!r}')

@@ -3,6 +3,7 @@ from .cpu_distributed import (CpuDistributedMixin, check_no_gpu_is_hidden,
                               release_process_group)
 from .data_loaders import OneDrawPerEpochLoader, SteadyLoaderMixin
 from .encoder_compile import EncoderCompileMixin, compile_submodules
+from .partial_graphs import PartialGraphsMixin
 from .robust_runner import RobustRunner
 
 # the name before release 4
@@ -11,6 +12,6 @@ RollingQRunner = RobustRunner
 __all__ = [
     'RobustRunner', 'RollingQRunner', 'SafeCheckpointLoadingMixin',
     'CpuDistributedMixin', 'SteadyLoaderMixin', 'EncoderCompileMixin',
-    'OneDrawPerEpochLoader', 'compile_submodules', 'release_process_group',
-    'check_no_gpu_is_hidden'
+    'OneDrawPerEpochLoader', 'PartialGraphsMixin', 'compile_submodules',
+    'release_process_group', 'check_no_gpu_is_hidden'
 ]

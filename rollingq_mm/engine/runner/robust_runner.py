@@ -7,6 +7,7 @@ from .checkpoint_loading import SafeCheckpointLoadingMixin
 from .cpu_distributed import CpuDistributedMixin
 from .data_loaders import SteadyLoaderMixin
 from .encoder_compile import EncoderCompileMixin
+from .partial_graphs import PartialGraphsMixin
 
 # The default hooks mmengine registers itself; None removes one of them.
 MMENGINE_DEFAULT_HOOKS = ('runtime_info', 'timer', 'sampler_seed', 'logger',
@@ -14,8 +15,9 @@ MMENGINE_DEFAULT_HOOKS = ('runtime_info', 'timer', 'sampler_seed', 'logger',
 
 
 @RUNNERS.register_module()
-class RobustRunner(SafeCheckpointLoadingMixin, CpuDistributedMixin,
-                   SteadyLoaderMixin, EncoderCompileMixin, Runner):
+class RobustRunner(SafeCheckpointLoadingMixin, PartialGraphsMixin,
+                   CpuDistributedMixin, SteadyLoaderMixin, EncoderCompileMixin,
+                   Runner):
     """mmengine's Runner, each extra job in a mixin of its own file:
 
     * ``checkpoint_loading.py`` — ``load_from``, ``--resume`` and
@@ -26,6 +28,8 @@ class RobustRunner(SafeCheckpointLoadingMixin, CpuDistributedMixin,
     * ``data_loaders.py`` — loaders whose draws from the main process's
       generator do not depend on their workers;
     * ``encoder_compile.py`` — mmengine's ``compile`` compiles the encoders;
+    * ``partial_graphs.py`` — DDP's ``find_unused_parameters`` for a balance
+      method whose steps leave parameters unused (MLA, ReconBoost);
     * here — the config text without yapf (mmengine's
       ``format_python_code=False``; its cost per checkpoint is in
       docs/performance.md), and any default hook set to None is left out

@@ -5,15 +5,20 @@ from .dgl import DGL
 from .gblending import GBlending
 from .inforeg import InfoReg
 from .mbsd import MBSD
+from .mla import MLA
 from .mmcosine import MMCosine
 from .mmpareto import MMPareto, pareto_weight
 from .ogm_ge import OGMGE
 from .opm import OPM
 from .pmr import PMR
+from .reconboost import ReconBoost
+from .relearning import ReLearning
 from .unimodal_logits import UnimodalLogits
+from .valuation import ModalityValuation, SampleValuation
 
 __all__ = [
     'AGM', 'BalanceContext', 'BaseBalancer', 'CML', 'DGL', 'GBlending',
-    'InfoReg', 'MBSD', 'MMCosine', 'MMPareto', 'OGMGE', 'OPM', 'PMR',
+    'InfoReg', 'MBSD', 'MLA', 'MMCosine', 'MMPareto', 'OGMGE', 'OPM', 'PMR',
+    'ReconBoost', 'ReLearning', 'SampleValuation', 'ModalityValuation',
     'UnimodalLogits', 'pareto_weight'
 ]

@@ -16,7 +16,14 @@ the balancer):
   forward hands to the wrapper that is open around it (no slot on the model
   holds it), so they work under DDP and AMP;
 * ``before_train_epoch(loader, model)`` — epoch-level work (PMR's
-  prototypes); :class:`BalanceHook` calls it with the training loader.
+  prototypes); :class:`BalanceHook` calls it with the training loader;
+* ``evaluate_splits(loaders, model)`` — epoch-end evaluation passes over
+  the training split and / or a held-out split (never the test split):
+  Re-learning's purities, valuation's contributions;
+* ``iteration_phases`` / ``phase_loss`` — several optimiser steps per
+  iteration or stages (MLA, ReconBoost): :class:`BalancedTrainLoop` runs
+  the model's ``train_step`` once per phase with the balancer in it, and
+  the classifier's training forward is then the balancer's ``phase_loss``.
 
 The epoch and the iteration are mmengine's, read from the ``MessageHub``
 that the runner's ``RuntimeInfoHook`` updates (and restores on resume).
@@ -31,7 +38,7 @@ means are logged by the hook.
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.dist import all_reduce, get_world_size
@@ -122,6 +129,21 @@ class BaseBalancer:
     #: Whether the method replaces the head's logits, in training and
     #: inference (MMCosine): the classifier then asks :meth:`fused_logits`.
     replaces_logits = False
+    #: Whether an iteration is several optimiser steps, one per phase
+    #: (needs ``train_cfg.type='BalancedTrainLoop'``).
+    steps_in_phases = False
+    #: Whether a phase's graph leaves parameters without a gradient (one
+    #: encoder per step): DDP then needs ``find_unused_parameters``, which
+    #: RobustRunner sets for the method.
+    partial_graphs = False
+    #: The evaluation passes the method reads after an epoch
+    #: (:meth:`evaluate_splits`): ``'train'`` (each training sample once,
+    #: in order) and / or ``'held_out'`` (never the test split);
+    #: BalanceHook builds their loaders before the first iteration.
+    epoch_passes: Tuple[str, ...] = ()
+    #: Whether the method re-samples the training data (needs
+    #: ``train_dataloader.sampler.type='WeightedResampler'``).
+    resamples = False
 
     def __init__(self, start_epoch: int = 0, end_epoch: Optional[int] = None):
         if start_epoch < 0 or (end_epoch is not None
@@ -132,6 +154,7 @@ class BaseBalancer:
         self.end_epoch = end_epoch
         self.hooked = False  # BalanceHook.before_train registers itself
         self.modalities: List[str] = []
+        self.phase: Optional[str] = None  # set by BalancedTrainLoop
         self._sums: Dict[str, torch.Tensor] = {}
         self._counts: Dict[str, torch.Tensor] = {}
 
@@ -213,9 +236,38 @@ class BaseBalancer:
     def modify_gradients(self, wrapper, context: BalanceContext) -> None:
         """Called by BalancedOptimWrapper between backward and step."""
 
+    # ----------------------------------------------------------- phases
+    def iteration_phases(self) -> Sequence[str]:
+        """The phases of this iteration, one optimiser step each, for a
+        method with :attr:`steps_in_phases` (BalancedTrainLoop asks once
+        per iteration). Defaults to none."""
+        return ()
+
+    @contextmanager
+    def in_phase(self, phase: str) -> Iterator[None]:
+        """The block's training forwards are ``phase``'s."""
+        self.phase = phase
+        try:
+            yield
+        finally:
+            self.phase = None
+
+    def phase_loss(self, model, inputs: Dict[str, torch.Tensor],
+                   data_samples: list) -> dict:
+        """The loss dict of :attr:`phase`'s training forward (the
+        classifier's ``loss`` hands over to it inside a phase)."""
+        raise NotImplementedError(
+            f'{type(self).__name__} names phases but has no phase_loss')
+
     # ------------------------------------------------------------ epoch
     def before_train_epoch(self, loader, model) -> None:
         """Epoch-level work over the training ``loader`` (BalanceHook)."""
+
+    def evaluate_splits(self, loaders: dict, model) -> None:
+        """Epoch-end work on evaluation passes (Re-learning's purities,
+        valuation's contributions), before :meth:`after_train_epoch`:
+        ``loaders`` maps each of :attr:`epoch_passes` to its loader
+        (BalanceHook; read them with ``epoch_pass.per_sample_pass``)."""
 
     def after_train_epoch(self, model) -> None:
         """Close the epoch (BalanceHook, before the epoch's checkpoint is
@@ -270,6 +322,18 @@ def samples_kept(keep: Optional[KeepMasks],
     return kept.float()
 
 
+def combine_keep_masks(first: Optional[KeepMasks],
+                       second: Optional[KeepMasks]) -> Optional[KeepMasks]:
+    """Both sets of keep masks at once (a modality is kept where both keep
+    it); either may be None."""
+    if first is None or second is None:
+        return second if first is None else first
+    return {
+        m: first.get(m, 1.) * second.get(m, 1.)
+        for m in {**first, **second}
+    }
+
+
 def mean_over_ranks(tensor: torch.Tensor) -> torch.Tensor:
     """The mean of ``tensor`` over DDP ranks (itself without DDP)."""
     if get_world_size() > 1:
@@ -301,6 +365,7 @@ def true_class_confidence(logits: torch.Tensor,
 
 __all__ = [
     'BalanceContext', 'BaseBalancer', 'KeepMasks', 'at_least_float32',
+    'combine_keep_masks',
     'hand_over_step_context', 'mean_over_ranks', 'receiving_step_context',
     'samples_kept', 'sum_over_ranks', 'true_class_confidence'
 ]

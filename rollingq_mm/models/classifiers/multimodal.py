@@ -11,7 +11,8 @@ from torch import nn
 
 from rollingq_mm.registry import MODELS
 from ..balancers import BalanceContext, BaseBalancer
-from ..balancers.base import hand_over_step_context, samples_kept
+from ..balancers.base import (combine_keep_masks, hand_over_step_context,
+                              samples_kept)
 from ..encoders import build_encoder
 from ..necks.base import BaseFusion
 from ..utils import build_module, pool_tokens, resolve_pools
@@ -145,6 +146,9 @@ class MultimodalClassifier(BaseClassifier):
         # A plain attribute, not a submodule: its state (PMR's prototypes,
         # running scores) travels in checkpoints through BalanceHook.
         self.balancer: Optional[BaseBalancer] = None
+        # parameters a balancer adds to the model it trains (ReconBoost's
+        # boost rate): in the optimiser, DDP and checkpoints; empty else
+        self.balancer_parameters = nn.ParameterDict()
         if balancer is not None:
             self.balancer = MODELS.build(balancer) if isinstance(
                 balancer, dict) else balancer
@@ -182,10 +186,11 @@ class MultimodalClassifier(BaseClassifier):
 
     def pool_modalities(
             self, tokens: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
-        """Each modality's pooled tokens [B, D_m] (``probe_pool`` rule)."""
+        """Each modality's pooled tokens [B, D_m] (``probe_pool`` rule), for
+        the modalities in ``tokens``."""
         return {
             name: pool_tokens(tokens[name], self.probe_pools[name])
-            for name in self.modalities
+            for name in self.modalities if name in tokens
         }
 
     def head_linear(self) -> Optional[nn.Linear]:
@@ -252,7 +257,12 @@ class MultimodalClassifier(BaseClassifier):
              data_samples: List[DataSample]) -> dict:
         """Fusion loss, aux and detached probe losses, balancer terms.
 
-        With a balancer: its ``modulate_tokens`` may change or remove a
+        A sample whose ``drop_modalities`` (metainfo, from
+        :class:`WeightedResampler`) names a modality is fused without it.
+        Inside a phase of a phased balancer (MLA, ReconBoost; see
+        :class:`BalancedTrainLoop`) the loss is the balancer's
+        ``phase_loss``. Otherwise, with a balancer: its ``modulate_tokens``
+        may change or remove a
         modality's tokens per sample before the fusion (a sample that keeps
         no modality is left out of the fused loss), and its ``loss_terms``
         make the returned dict; a gradient balancer's context is handed to
@@ -262,13 +272,19 @@ class MultimodalClassifier(BaseClassifier):
             dict[str, Tensor]: ``loss``, ``loss_aux_<m>`` (aux heads),
             ``loss_probe_<m>`` (probes) and the balancer's ``loss_*``.
         """
+        balancer = self.balancer
+        if balancer is not None and balancer.phase is not None:
+            balancer.check_hooked()
+            return balancer.phase_loss(self, inputs, data_samples)
         tokens = self.encode(inputs)
         labels = torch.cat([s.gt_label for s in data_samples])
-        balancer, fusion_tokens, keep = self.balancer, tokens, None
+        fusion_tokens = tokens
+        keep = self._sample_keep_masks(data_samples, labels.device)
         if balancer is not None:
             balancer.check_hooked()
-            fusion_tokens, keep = balancer.modulate_tokens(
+            fusion_tokens, method_keep = balancer.modulate_tokens(
                 self, tokens, labels)
+            keep = combine_keep_masks(keep, method_keep)
         if self.detach_fusion_inputs:
             fusion_tokens = {m: x.detach() for m, x in fusion_tokens.items()}
         logits = self.fused_logits(fusion_tokens, keep)
@@ -303,6 +319,23 @@ class MultimodalClassifier(BaseClassifier):
             # model holds the step's tensors
             hand_over_step_context(context)
         return losses
+
+    def _sample_keep_masks(self, data_samples: List[DataSample],
+                           device) -> Optional[Dict[str, torch.Tensor]]:
+        """Keep masks {m: [B]} from the samples' ``drop_modalities``, or
+        None where no sample drops one."""
+        drops = [s.metainfo.get('drop_modalities') or () for s in data_samples]
+        if not any(drops):
+            return None
+        unknown = sorted({m for d in drops for m in d} - set(self.modalities))
+        if unknown:
+            raise KeyError(f'a sample drops modalities {unknown}, which the '
+                           f'model does not have ({self.modalities})')
+        return {
+            m: torch.tensor([0. if m in d else 1. for d in drops],
+                            device=device)
+            for m in self.modalities
+        }
 
     def fused_logits(
             self,

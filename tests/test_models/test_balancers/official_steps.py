@@ -359,3 +359,54 @@ def mmpareto(model, inputs, labels, gamma=1.5):
                 diff = torch.norm(p.grad) / torch.norm(new)
                 p.grad = (diff * new * gamma) if diff > 1 else new * gamma
     return weights
+
+
+# ------------------------------------------------- phased methods (loop)
+def shared_logits(model, h):
+    """The authors' shared head on one modality's feature: fc_out(h)."""
+    return model.head.fc(h)
+
+
+def mla(model, inputs, labels, state, batch_index, epoch_length, projection):
+    """MLA main.py train_epoch (419-476) and utils.GSPlugin.before_update
+    (12-41): both features from one forward, then per modality CE through
+    the shared fc, backward, [projection], step. ``projection=False`` is
+    the repository's behaviour (its name check never matches)."""
+    h_a, h_v = features(model, inputs)
+    for h in (h_a, h_v):
+        loss = F.cross_entropy(shared_logits(model, h), labels)
+        loss.backward()
+        if projection and state['count'] != 0:
+            lamda = batch_index / epoch_length + 1
+            alpha = 1.0 * 0.1**lamda
+            r = torch.mean(h.detach(), 0, True)
+            k = torch.mm(state['P'], torch.t(r))
+            state['P'] = torch.sub(
+                state['P'],
+                torch.mm(k, torch.t(k)) / (alpha + torch.mm(k, r)))
+            state['P'] = state['P'] / torch.norm(state['P'], p='fro')
+            weight = model.head.fc.weight
+            weight.grad = torch.mm(weight.grad, torch.t(state['P']))
+        state['count'] += 1
+        sgd_step(model)
+
+
+def reconboost(model, inputs, labels, phase, w1=5., w2=1.):
+    """ReconBoost train.py: the stage loss (329-356; the GA term has no
+    gradient) of modality ``phase``, or the global correction (369-402)."""
+    boost_rate = model.balancer_parameters['boost_rate']
+    h_a, h_v = features(model, inputs)
+    if phase == 'correction':
+        out = boost_rate * (shared_logits(model, h_a) +
+                            shared_logits(model, h_v))
+        F.cross_entropy(out, labels).backward()
+        return
+    h, other = (h_a, h_v) if phase == 'audio' else (h_v, h_a)
+    with torch.no_grad():
+        out_join = boost_rate * shared_logits(model, other)
+    out_obj = shared_logits(model, h)
+    target = torch.zeros_like(out_obj).scatter_(1, labels.view(-1, 1), 1)
+    boosting_loss = - w1 * (target * out_obj.log_softmax(1)).mean(-1) \
+        + w2 * (target * out_join.detach().softmax(1)
+                * out_obj.log_softmax(1)).mean(-1)
+    boosting_loss.mean().backward()

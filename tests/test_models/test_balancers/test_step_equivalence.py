@@ -302,3 +302,70 @@ def test_mmpareto():
     _assert_same(ours, theirs)
     weights = [w for step_weights in seen for w in step_weights.values()]
     assert 0.5 in weights and any(w != 0.5 for w in weights)  # both rules
+
+
+# ------------------------------------------------------ phased methods
+SHARED = dict(neck=dict(type='SumFusion', embed_dims=16, pool='cls'))
+
+
+def _phased_run(balancer,
+                official_step,
+                steps,
+                epoch=0,
+                epoch_length=4,
+                prepare=None):
+    """Our BalancedTrainLoop iteration: one train_step per phase."""
+    ours, theirs = _models(balancer, **SHARED)
+    for model in (ours, theirs):
+        if prepare is not None:
+            prepare(model)
+    _INITIAL[id(ours)] = copy.deepcopy(ours)
+    ours.balancer._epoch_length = epoch_length
+    wrapper = None
+    for step in range(steps):
+        set_runtime_info(epoch=epoch, iteration=epoch * epoch_length + step)
+        inputs, samples, labels = _batch(step)
+        for phase in ours.balancer.iteration_phases():
+            with ours.balancer.in_phase(phase):
+                wrapper = _our_step(ours, inputs, samples, wrapper)
+        official_step(theirs, inputs, labels, step)
+        official.sgd_step(theirs)
+    return ours, theirs
+
+
+@pytest.mark.parametrize('projection', [False, True])
+def test_mla_alternating_steps(projection):
+    """Two iterations of two steps each (audio, then visual through the
+    head audio just updated); with the projection as the plugin writes it,
+    P carried across steps and the first step of training skipped."""
+    state = dict(P=torch.eye(16, dtype=torch.float64), count=0)
+    ours, theirs = _phased_run(
+        dict(type='MLA', projection=projection),
+        lambda m, x, y, s: official.mla(m, x, y, state, s, 4, projection),
+        steps=3,
+        epoch=1)
+    _assert_same(ours, theirs)
+    if projection:
+        assert torch.allclose(ours.balancer.projector, state['P'], atol=1e-9)
+        assert ours.balancer.projected_steps == state['count'] == 6
+
+
+@pytest.mark.parametrize('epoch, phase', [(0, 'audio'), (1, 'correction'),
+                                          (2, 'visual')])
+def test_reconboost_stage_and_correction(epoch, phase):
+    cfg = dict(type='ReconBoost', stage_epochs=1, correction_epochs=1)
+
+    def boost_rate_seven_tenths(model):  # not 1: its factor must show
+        with torch.no_grad():
+            model.balancer_parameters['boost_rate'].fill_(0.7)
+
+    ours, theirs = _phased_run(
+        cfg,
+        lambda m, x, y, s: official.reconboost(m, x, y, phase),
+        steps=2,
+        epoch=epoch,
+        prepare=boost_rate_seven_tenths)
+    assert ours.balancer.phase_of_epoch(epoch) == phase
+    _assert_same(ours, theirs)
+    rate = ours.balancer_parameters['boost_rate']
+    assert (rate.item() != 0.7) == (phase == 'correction')

@@ -1,0 +1,9 @@
+# Modality-level valuation (CVPR 2024): more draws of the modality whose
+# mean Shapley contribution is lower, alone; alpha 1, 20 % of the samples
+# averaged, warm-up 5 epochs (the authors')
+# on concat fusion, AV-Digits (visual weakened) (docs/balance_methods.md).
+_base_ = ['../av_digits/concat_vit-tiny_1xb64_av-digits-weak.py']
+
+model = dict(balancer=dict(type='ModalityValuation'))
+train_dataloader = dict(sampler=dict(type='WeightedResampler'))
+custom_hooks = [dict(type='BalanceHook')]

@@ -1,0 +1,20 @@
+# Modality-level valuation (CVPR 2024): more draws of the modality whose
+# mean Shapley contribution is lower, alone; alpha 1, 20 % of the samples
+# averaged, warm-up 5 epochs (the authors')
+# with attention fusion + RollingQ (the authors' procedure), AV-Digits
+# (docs/balance_methods.md).
+_base_ = ['../av_digits/rollingq-paper_vit-tiny_1xb64_av-digits.py']
+
+model = dict(balancer=dict(type='ModalityValuation'))
+train_dataloader = dict(sampler=dict(type='WeightedResampler'))
+custom_hooks = [
+    dict(type='BalanceHook'),
+    dict(
+        type='RollingQHook',
+        beta=0.0,
+        sigma=0.0,
+        max_rotations=1,
+        stats='pass',
+        air_from='last_batch',
+        method='svd')
+]

@@ -1,0 +1,3 @@
+from .balanced_train_loop import BalancedTrainLoop
+
+__all__ = ['BalancedTrainLoop']
