@@ -105,3 +105,36 @@ def stand_in_gblending_weights(cfg):
         heads = ['fused', *cfg.model.encoders]
         balancer['weights'] = {head: 1 / len(heads) for head in heads}
     return cfg
+
+
+def unimodal_teacher(tmp_path, modality, seed=0):
+    """``dict(config=..., checkpoint=...)`` of a random-init unimodal tiny
+    classifier of ``modality`` (as ``tiny_classifier``'s encoder), saved
+    under ``tmp_path``, for UMT's teachers."""
+    import torch
+    channels = dict(audio=1, visual=3)[modality]
+    config = dict(
+        type='MultimodalClassifier',
+        encoders={modality: dict(TINY_VIT, in_chans=channels)},
+        neck=dict(type='ConcatFusion'),
+        head=dict(type='LinearClsHead', num_classes=4))
+    torch.manual_seed(seed)
+    path = str(tmp_path / f'teacher_{modality}.pth')
+    torch.save(dict(state_dict=MODELS.build(config).state_dict()), path)
+    return dict(config=config, checkpoint=path)
+
+
+def stand_in_teachers(cfg, tmp_path):
+    """UMT configs name teachers that the unimodal configs train (tested on
+    their own); random weights of the same configs stand in for them."""
+    import torch
+    from mmengine.config import Config
+    balancer = cfg.model.get('balancer') or {}
+    for name, teacher in (balancer.get('teachers') or {}).items():
+        model_cfg = Config.fromfile(teacher['config']).model
+        with MODELS.switch_scope_and_registry('rollingq_mm') as registry:
+            model = registry.build(model_cfg)
+        path = str(tmp_path / f'teacher_{name}.pth')
+        torch.save(dict(state_dict=model.state_dict()), path)
+        teacher['checkpoint'] = path
+    return cfg

@@ -5,6 +5,7 @@ one-iteration runs on fixtures live in tests/test_datasets/.
 """
 import glob
 import os.path as osp
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,7 +16,8 @@ from mmengine.runner import Runner
 
 import rollingq_mm  # noqa: F401
 from rollingq_mm.registry import MODELS
-from tests.helpers import hook_balancer, stand_in_gblending_weights
+from tests.helpers import (hook_balancer, stand_in_gblending_weights,
+                           stand_in_teachers)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = sorted(
@@ -59,8 +61,11 @@ def test_config_loads_with_plugin_scope(path):
 
 def _one_iteration(cfg):
     """Build model, loader and optim wrapper; train one step."""
+    import tempfile
+
     from mmengine.optim import build_optim_wrapper
     stand_in_gblending_weights(cfg)
+    stand_in_teachers(cfg, Path(tempfile.mkdtemp()))
     with DefaultScope.overwrite_default_scope('rollingq_mm'):
         model = MODELS.build(cfg.model)
         loader = Runner.build_dataloader(cfg.train_dataloader)

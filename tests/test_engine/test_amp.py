@@ -17,7 +17,8 @@ import torch
 from mmpretrain.structures import DataSample
 
 from rollingq_mm.engine import BalancedAmpOptimWrapper
-from tests.helpers import TINY_RESNET, TINY_VIT, hook_balancer, tiny_classifier
+from tests.helpers import (TINY_RESNET, TINY_VIT, hook_balancer,
+                           set_runtime_info, tiny_classifier)
 
 # balancer config, and whether the model has unimodal (aux) heads
 BALANCERS = {
@@ -38,9 +39,17 @@ BALANCERS = {
     'dgl': (dict(type='DGL'), False),
     'cml': (dict(type='CML'), False),
     'mmcosine': (dict(type='MMCosine'), False),
+    'mla': (dict(type='MLA', projection=True), False),
+    'reconboost': (dict(type='ReconBoost', stage_epochs=1,
+                        correction_epochs=1), False),
+    'lfm': (dict(type='LFM'), False),
+    'amco': (dict(type='AMCo'), False),
 }
 #: Methods defined for fusions linear in each modality only.
-LINEAR_FUSION_ONLY = {'mmcosine'}
+LINEAR_FUSION_ONLY = {'mmcosine', 'lfm', 'amco'}
+#: Methods that train each modality through a shared head: on the ResNets
+#: a sum of the two 64-d features (the authors' shared Linear) for concat.
+SHARED_HEAD = {'mla', 'reconboost'}
 MODELS = {
     # the imbalance literature's concat of two ResNet-18s (tiny widths)
     'concat-resnet18': (dict(
@@ -84,6 +93,8 @@ def test_one_step_under_cpu_bf16_autocast(model_name, balancer, monkeypatch):
     encoders, neck, size = MODELS[model_name]
     if balancer in LINEAR_FUSION_ONLY and neck['type'] == 'AttentionFusion':
         pytest.skip(f'{balancer} refuses attention fusion (tested)')
+    if balancer in SHARED_HEAD and neck['type'] == 'ConcatFusion':
+        neck = dict(type='SumFusion', embed_dims=64)
     torch.manual_seed(0)
     balancer_cfg, aux = BALANCERS[balancer]
     extra = dict(aux_heads=dict(type='LinearClsHead', num_classes=4)) \
@@ -99,7 +110,15 @@ def test_one_step_under_cpu_bf16_autocast(model_name, balancer, monkeypatch):
                       if isinstance(m, torch.nn.Conv2d))
     handle = first_conv.register_forward_hook(
         lambda module, args, output: seen.append(output.dtype))
-    log_vars = model.train_step(batch, wrapper)
+    if balancer == 'reconboost':  # its correction steps every encoder
+        set_runtime_info(epoch=1)
+    if model.balancer is not None and model.balancer.steps_in_phases:
+        log_vars = {}
+        for phase in model.balancer.iteration_phases():  # BalancedTrainLoop
+            with model.balancer.in_phase(phase):
+                log_vars.update(model.train_step(batch, wrapper))
+    else:
+        log_vars = model.train_step(batch, wrapper)
     handle.remove()
     assert torch.bfloat16 in seen  # the forward ran in bf16 autocast
     assert all(torch.isfinite(torch.as_tensor(v)) for v in log_vars.values())

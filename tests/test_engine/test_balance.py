@@ -26,6 +26,21 @@ OPTIONS = dict(
     sample=['model.balancer.warmup_epochs=1'])  # epoch 2 re-samples
 
 
+def _teachers(config, tmp_path):
+    """UMT's teachers: random weights of its unimodal configs."""
+    from mmengine.config import Config
+
+    from tests.helpers import stand_in_teachers
+    if not config.startswith('umt'):
+        return []
+    cfg = stand_in_teachers(
+        Config.fromfile(osp.join(ROOT, 'configs/balance', config)), tmp_path)
+    return [
+        f'model.balancer.teachers.{m}.checkpoint={t["checkpoint"]}'
+        for m, t in cfg.model.balancer.teachers.items()
+    ]
+
+
 def _model(balancer):
     return tiny_classifier(balancer=balancer)
 
@@ -130,7 +145,7 @@ def test_a_resampling_method_needs_the_weighted_resampler():
     'opm-concat_synthetic.py', 'cml-concat_synthetic.py',
     'dgl-concat_synthetic.py', 'mla-sum_synthetic.py',
     'reconboost-attention_synthetic.py', 'relearning-concat_synthetic.py',
-    'sample-valuation-concat_synthetic.py'
+    'sample-valuation-concat_synthetic.py', 'umt-concat_synthetic.py'
 ])
 def test_two_cpu_ranks_stay_identical(tmp_path, config):
     """dist_train.sh, 2 processes (gloo): the replicas never diverge."""
@@ -147,7 +162,7 @@ def test_two_cpu_ranks_stay_identical(tmp_path, config):
         'bash', 'tools/dist_train.sh',
         str(path), '2', '--work-dir',
         str(tmp_path / 'work'), '--cfg-options', *SMALL,
-        *OPTIONS.get(config.split('-')[0], [])
+        *OPTIONS.get(config.split('-')[0], []), *_teachers(config, tmp_path)
     ],
                             cwd=ROOT,
                             env=env,

@@ -287,11 +287,17 @@ def test_custom_imports_registers_everything_for_every_scope():
     ('agm-concat_synthetic.py', []),
     ('rollingq+opm-attention_synthetic.py', ['model.balancer.start_epoch=0']),
     ('rollingq+inforeg-attention_synthetic.py', []),
+    ('mla-sum_synthetic.py', []),
+    ('sample-valuation-concat_synthetic.py',
+     ['model.balancer.warmup_epochs=1']),
+    ('relearning-concat_synthetic.py', ['model.balancer.interval=1']),
 ])
 def test_host_train_runs_a_balance_method_as_ours(tmp_path, config, options):
-    """A gradient method (AGM), a token method (OPM) and an epoch-state
-    method (InfoReg) through mmpretrain's train.py: the same final metrics
-    as through ours."""
+    """A gradient method (AGM), a token method (OPM), an epoch-state
+    method (InfoReg), and part 2's extension points — BalancedTrainLoop
+    (MLA), WeightedResampler (valuation), the held-out pass (Re-learning) —
+    through mmpretrain's train.py: the same final metrics as through
+    ours."""
     path = osp.join(ROOT, 'configs', 'balance', config)
     results = []
     for tool in ([sys.executable, osp.join(HOST_TOOLS, 'train.py')],

@@ -147,8 +147,10 @@ class MultimodalClassifier(BaseClassifier):
         # running scores) travels in checkpoints through BalanceHook.
         self.balancer: Optional[BaseBalancer] = None
         # parameters a balancer adds to the model it trains (ReconBoost's
-        # boost rate): in the optimiser, DDP and checkpoints; empty else
+        # boost rate): in the optimiser, DDP and checkpoints; empty else,
         self.balancer_parameters = nn.ParameterDict()
+        # and modules (UMT's frozen teachers, which hold no state here)
+        self.balancer_modules = ModuleDict()
         if balancer is not None:
             self.balancer = MODELS.build(balancer) if isinstance(
                 balancer, dict) else balancer

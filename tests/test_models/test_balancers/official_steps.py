@@ -410,3 +410,89 @@ def reconboost(model, inputs, labels, phase, w1=5., w2=1.):
         + w2 * (target * out_join.detach().softmax(1)
                 * out_obj.log_softmax(1)).mean(-1)
     boosting_loss.mean().backward()
+
+
+# ------------------------------------------------------------ teachers
+def umt(model, inputs, labels, teachers, weight=1.):
+    """BalanceBenchmark UMT_trainer.py 137-147: the fused CE + weight ·
+    Σ_m MSE(teacher's pooled feature, student's), teachers in eval mode
+    (ours; BalanceBenchmark leaves them in train mode)."""
+    h_a, h_v = features(model, inputs)
+    loss = F.cross_entropy(fused(model, h_a, h_v), labels)
+    for m, h in zip(MODALITIES, (h_a, h_v)):
+        teacher = teachers[m].eval()
+        with torch.no_grad():
+            target = teacher.encoders[m](inputs[m])[:, 0]
+        loss = loss + weight * F.mse_loss(target, h)
+    loss.backward()
+
+
+# ----------------------------------------------------------------- LFM
+def lfm_alignment(p, q):
+    """NeurIPS24-LFM Crema_epoch.py 38-45, verbatim."""
+    p = F.softmax(p, dim=-1)
+    q = F.softmax(q, dim=-1)
+    m = 0.5 * p + 0.5 * q
+    kl_p_m = F.kl_div(p.log(), m, reduction='batchmean')
+    kl_q_m = F.kl_div(q.log(), m, reduction='batchmean')
+    return 0.5 * (kl_p_m + kl_q_m)
+
+
+def lfm_loss(model, inputs, labels, cls_k):
+    """Crema_epoch.py 66-71: 2 (k0 CE(½ o_v + ½ o_a) + k1 JS(o_a, o_v)),
+    o_m the concat head's split (BalanceBenchmark's Uni_res)."""
+    o_a, o_v = slices(model, *features(model, inputs))
+    loss_cls = F.cross_entropy(0.5 * o_v + 0.5 * o_a, labels)
+    return 2 * (cls_k[0] * loss_cls + cls_k[1] * lfm_alignment(o_a, o_v)), \
+        loss_cls, lfm_alignment(o_a, o_v)
+
+
+def lfm(model, inputs, labels, cls_k):
+    lfm_loss(model, inputs, labels, cls_k)[0].backward()
+
+
+def lfm_learned_alpha(model, inputs, labels, alpha, lr_alpha):
+    """Crema_epoch_learnable.py getAlpha (55-97): the HVP of the total loss
+    with the CE gradient, its first tensor's mean."""
+    _, loss_cls, loss_alignment = lfm_loss(model, inputs, labels, alpha)
+    L_total = alpha[0] * loss_cls + alpha[1] * loss_alignment
+    theta_grads = torch.autograd.grad(
+        L_total, model.parameters(), create_graph=True)
+    cls_grads = torch.autograd.grad(
+        loss_cls, model.parameters(), retain_graph=True, create_graph=True)
+    hessian_vector_prod = torch.autograd.grad(
+        outputs=theta_grads,
+        inputs=model.parameters(),
+        grad_outputs=cls_grads,
+        retain_graph=True)
+    alpha_grad = hessian_vector_prod[0].mean().item()
+    new = alpha[1] - lr_alpha * alpha_grad
+    return max(0.05, min(0.95, new))
+
+
+# ---------------------------------------------------------------- AMCo
+def amco(model, inputs, labels, star, dependent, l_t, eps=0.3, sigma=0.5):
+    """BalanceBenchmark AMCo (HEAD semantics): masked class logits of the
+    dependent modalities, CE(linear_star(Σ z)) + Σ CE(z_m), then the next
+    step's dependence from one softmax over [z_a ‖ z_v]. The mask draws
+    ``torch.randperm`` (the caller seeds it as ours)."""
+    z = list(slices(model, *features(model, inputs)))
+    classes = z[0].shape[1]
+    pt = math.sin(math.pi / 2 * (min(eps, l_t) / eps))
+    n = int(pt * classes)
+    mask = torch.ones(classes)
+    mask[torch.randperm(classes)[:n]] = 0
+    z = [
+        zm * mask.to(zm.dtype) if dep else zm
+        for zm, dep in zip(z, dependent)
+    ]
+    out = star(z[0] + z[1])
+    loss = F.cross_entropy(out, labels)
+    for zm in z:
+        loss = loss + F.cross_entropy(zm, labels)
+    loss.backward()
+    sft_out = F.softmax(torch.cat(z, 1).detach(), 1)
+    return [
+        bool(torch.sum(sft_out[:, i * classes:(i + 1) * classes]) /
+             len(labels) > sigma) for i in range(2)
+    ]

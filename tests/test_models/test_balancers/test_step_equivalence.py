@@ -8,6 +8,7 @@ import copy
 
 import pytest
 import torch
+import torch.nn.functional as F
 from mmpretrain.structures import DataSample
 from torch import nn
 
@@ -369,3 +370,111 @@ def test_reconboost_stage_and_correction(epoch, phase):
     _assert_same(ours, theirs)
     rate = ours.balancer_parameters['boost_rate']
     assert (rate.item() != 0.7) == (phase == 'correction')
+
+
+def test_umt_distils_from_frozen_teachers(tmp_path):
+    from rollingq_mm.registry import MODELS
+    from tests.helpers import unimodal_teacher
+    teachers = {
+        m: unimodal_teacher(tmp_path, m, seed=i + 1)
+        for i, m in enumerate(official.MODALITIES)
+    }
+    theirs_teachers = {}
+    for m, cfg in teachers.items():
+        theirs_teachers[m] = MODELS.build(cfg['config']).double()
+        theirs_teachers[m].load_state_dict({
+            k: v.double()
+            for k, v in torch.load(cfg['checkpoint'])['state_dict'].items()
+        })
+    cfg = dict(type='UMT', teachers=teachers, weight=2.0)
+    ours, theirs = _run(
+        cfg,
+        lambda m, x, y, s: official.umt(m, x, y, theirs_teachers, 2.0),
+        steps=2)
+    _assert_same(ours, theirs)
+    # the teachers did not move, and are not the student's parameters
+    for m in official.MODALITIES:
+        held = ours.balancer_modules['teachers'][m].teacher
+        for a, b in zip(held.parameters(), theirs_teachers[m].parameters()):
+            assert torch.equal(a, b)
+    assert not any('teacher' in n for n, _ in ours.named_parameters())
+
+
+@pytest.mark.parametrize('schedule, epoch', [('heuristic', 3),
+                                             ('heuristic', 20),
+                                             ('fitted', 7)])
+def test_lfm_weighs_ce_and_alignment(schedule, epoch):
+    import math
+    if schedule == 'heuristic':
+        align = min(max(math.exp(-0.3 * epoch), 0.05), 0.95)
+    else:  # the authors' polynomial
+        coef = [2.04623704e-01, 3.35472727e-03, 1.22989557e-04,
+                -2.92947416e-06, 2.23835486e-08, -5.39717505e-11]
+        align = 1 - sum(c * (epoch**i) for i, c in enumerate(coef))
+    ours, theirs = _run(
+        dict(type='LFM', schedule=schedule),
+        lambda m, x, y, s: official.lfm(m, x, y, [1 - align, align]),
+        steps=2,
+        epoch=epoch)
+    _assert_same(ours, theirs)
+
+
+def test_lfm_learned_weight_is_the_authors_hessian_step():
+    from mmengine.dataset import pseudo_collate
+
+    from rollingq_mm.datasets import PackMultimodalInputs, SyntheticMultimodal
+
+    # a large step from the middle, so that it shows and is not clipped
+    ours, theirs = _models(dict(type='LFM', schedule='learned', lr_alpha=1e4))
+    ours.balancer.align_weight = 0.5
+    dataset = SyntheticMultimodal(
+        split='val',
+        num_samples=16,
+        num_classes=4,
+        audio_shape=(1, 16, 16),
+        visual_shape=(3, 16, 16),
+        pipeline=[PackMultimodalInputs(modalities=['audio', 'visual'])])
+    batch = pseudo_collate([dataset[i] for i in range(16)])
+    set_runtime_info(epoch=4)
+    ours.float()
+    theirs.float()
+    ours.balancer.evaluate_splits(dict(held_out=[batch]), ours)
+    data = theirs.data_preprocessor(batch, False)
+    labels = torch.cat([s.gt_label for s in data['data_samples']])[:8]
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    with sdpa_kernel([SDPBackend.MATH]):  # double backward
+        expected = official.lfm_learned_alpha(
+            theirs, {m: x[:8]
+                     for m, x in data['inputs'].items()}, labels,
+            [0.5, 0.5], 1e4)
+    assert ours.balancer.align_weight == pytest.approx(expected, rel=1e-5)
+    assert abs(ours.balancer.align_weight - 0.5) > 1e-3
+
+
+def test_amco_masks_the_dependent_modality():
+    """Three steps of epoch 2: no mask, then the dependent modality's
+    logits masked with 2 and 4 zero classes (p_t 0.87, 1), the dependence
+    carried from step to step; both sides draw the same masks."""
+    ours, theirs = _models(dict(type='AMCo'))
+    _INITIAL[id(ours)] = copy.deepcopy(ours)
+    params = theirs.balancer_parameters
+
+    def star(x):  # their linear_star: the same weights, stepped by SGD
+        return F.linear(x, params['amco_star_weight'],
+                        params['amco_star_bias'])
+
+    dependent, ramp, wrapper, masked = [False, False], 0., None, []
+    for step in range(3):
+        set_runtime_info(epoch=2, iteration=step)
+        inputs, samples, labels = _batch(step)
+        torch.manual_seed(step)
+        wrapper = _our_step(ours, inputs, samples, wrapper)
+        torch.manual_seed(step)
+        masked.append(any(dependent))
+        dependent = official.amco(theirs, inputs, labels, star, dependent,
+                                  ramp)
+        official.sgd_step(theirs)
+        ramp += 2 / 10
+        assert ours.balancer.dependent.tolist() == dependent
+    _assert_same(ours, theirs)
+    assert any(masked), 'no step masked: the test would not see the mask'
