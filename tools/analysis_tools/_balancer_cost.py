@@ -50,7 +50,11 @@ def peak_cuda_memory(step, iters: int) -> float:
 def balancer_cost(model, data, args, timed) -> dict:
     """Median step time with / without the balancer (interleaved, so that
     a drift of the machine hits both alike) and, on a GPU, the peak memory
-    of each (measured one after the other)."""
+    of each (measured one after the other). A method that trains in phases
+    (MLA, ReconBoost) takes all of its iteration's steps, as
+    BalancedTrainLoop does; the epoch-end passes of Re-learning and the
+    valuations are not in a step (their cost is one evaluation pass over
+    the training split per epoch)."""
     if model.balancer is None:
         raise ValueError('--balancer-cost: the config has no model.balancer')
     plain = plain_copy(model)
@@ -61,7 +65,13 @@ def balancer_cost(model, data, args, timed) -> dict:
 
         def run():
             which.train()
-            which.train_step(data, wrappers[id(which)])
+            balancer = which.balancer
+            if balancer is None or not balancer.steps_in_phases:
+                which.train_step(data, wrappers[id(which)])
+                return
+            for phase in balancer.iteration_phases():  # BalancedTrainLoop
+                with balancer.in_phase(phase):
+                    which.train_step(data, wrappers[id(which)])
 
         return run
 

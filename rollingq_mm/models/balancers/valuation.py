@@ -56,8 +56,15 @@ class ModalityValuationBase(BaseBalancer):
                 f'two-player Shapley value); the model has {self.modalities}')
 
     def before_train_epoch(self, loader, model) -> None:
-        plan = self.plan or {}
-        loader.sampler.set_plan(**plan)
+        """Give the epoch's sampler the plan (again after a resume)."""
+        sampler = getattr(loader, 'sampler', None)
+        if not hasattr(sampler, 'set_plan'):
+            if self.plan is not None:
+                raise RuntimeError(
+                    f'{type(self).__name__} has a re-sampling plan but the '
+                    "loader's sampler is not a WeightedResampler")
+            return  # no plan yet (warm-up), e.g. a tool's list of batches
+        sampler.set_plan(**(self.plan or {}))
 
     @torch.no_grad()
     def evaluate_splits(self, loaders: dict, model) -> None:
