@@ -11,7 +11,11 @@ Runs, each as a subprocess with its own work dir, on the embedded default
 * ``dist_train.sh`` with 2 processes (NCCL on GPUs, gloo without) for 2
   epochs, then ``--resume`` of its epoch 2 on 1 process (another device
   count: the random states start from the seed, with a warning);
-* the throughput benchmark of the paper's CREMA-D model (random inputs).
+* the throughput benchmark of the paper's CREMA-D model (random inputs);
+* part 2's extension points under ``--amp`` for 2 epochs — MLA and ReconBoost
+  (BalancedTrainLoop), Re-learning (epoch-end passes), sample-level
+  valuation (WeightedResampler), LFM and AMCo — and MLA under
+  ``dist_train.sh`` with 2 processes (NCCL with find_unused_parameters).
 
 It prints a table (step, status, seconds, the last line of a failure) and
 exits non-zero if any step failed. Without CUDA, the steps that need a GPU
@@ -38,6 +42,18 @@ BALANCE = [
     for fusion in ('concat', 'attention')
 ]
 PAPER = 'configs/rollingq/rollingq_vit-b16-4l_1xb64_cremad.py'
+# part 2's methods: config and what makes their work happen in 2 epochs
+PART2 = [
+    ('configs/balance/mla-sum_synthetic.py',
+     ['model.balancer.projection=True']),
+    ('configs/balance/reconboost-attention_synthetic.py', []),
+    ('configs/balance/relearning-concat_synthetic.py',
+     ['model.balancer.interval=1']),
+    ('configs/balance/sample-valuation-concat_synthetic.py',
+     ['model.balancer.warmup_epochs=1']),
+    ('configs/balance/lfm-concat_synthetic.py', []),
+    ('configs/balance/amco-concat_synthetic.py', []),
+]
 
 
 def parse_args(argv=None):
@@ -82,6 +98,15 @@ def plan(out_dir, quick, cuda):
     steps.append(('resume on 1 process',
                   _train(MAIN, f'{dist}_resumed', 3, '--resume',
                          f'{dist}/epoch_2.pth'), None))
+    if not quick:
+        for config, options in PART2:
+            name = osp.basename(config)[:-len('_synthetic.py')]
+            command = _train(config, f'{out_dir}/{name}_amp', 2, '--amp')
+            steps.append((f'{name} --amp, 2 epochs',
+                          command + options if cuda else None, 'needs CUDA'))
+        steps.append(('mla-sum: 2 processes, 2 epochs',
+                      _train(PART2[0][0], f'{out_dir}/mla_dist', 2,
+                             processes=2), None))
     steps.append(('benchmark CREMA-D model --amp', [
         sys.executable, 'tools/analysis_tools/benchmark.py', PAPER, '--device',
         'cuda', '--amp', '--iters', '10', '--out', f'{out_dir}/benchmark.json'
