@@ -82,6 +82,12 @@ CASES = {
     'sample-valuation-concat':
     ('configs/balance/sample-valuation-concat_synthetic.py',
      ['model.balancer.warmup_epochs=1']),
+    # LFM's learned weight (a held-out Hessian step after every epoch; from
+    # the middle and a large step, so that it moves, unclipped)
+    'lfm-learned-concat': ('configs/balance/lfm-concat_synthetic.py', [
+        'model.balancer.schedule=learned', 'model.balancer.align_weight=0.5',
+        'model.balancer.lr_alpha=10000000.0'
+    ]),
 }
 
 

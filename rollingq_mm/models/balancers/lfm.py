@@ -72,25 +72,30 @@ class LFM(BaseBalancer):
         lr_alpha (float): The learned schedule's step. Defaults to 1e-4.
         held_out_samples (int): Samples of the held-out batch for the
             learned schedule. Defaults to 8 (half the authors' 16).
+        align_weight (float): The learned schedule's start. Defaults to
+            0.95 (the authors'; BalanceBenchmark starts at 0.05).
     """
 
     def __init__(self,
                  schedule: str = 'heuristic',
                  decay: float = 0.3,
                  lr_alpha: float = 1e-4,
-                 held_out_samples: int = 8):
+                 held_out_samples: int = 8,
+                 align_weight: float = 0.95):
         super().__init__()
         if schedule not in SCHEDULES:
             raise ValueError(f'LFM: schedule={schedule!r} is not one of '
                              f'{SCHEDULES}')
-        if decay < 0 or lr_alpha < 0 or held_out_samples < 1:
-            raise ValueError('LFM: need decay >= 0, lr_alpha >= 0 and '
-                             'held_out_samples >= 1')
+        if decay < 0 or lr_alpha < 0 or held_out_samples < 1 or \
+                not 0.05 <= align_weight <= 0.95:
+            raise ValueError('LFM: need decay >= 0, lr_alpha >= 0, '
+                             'held_out_samples >= 1 and 0.05 <= align_weight '
+                             '<= 0.95')
         self.schedule = schedule
         self.decay = decay
         self.lr_alpha = lr_alpha
         self.held_out_samples = held_out_samples
-        self.align_weight = 0.95  # the learned schedule's state
+        self.align_weight = align_weight  # the learned schedule's state
         if schedule == 'learned':
             self.epoch_passes = ('held_out', )
 
@@ -171,5 +176,6 @@ class LFM(BaseBalancer):
         return dict(align_weight=self.align_weight, lr_alpha=self.lr_alpha)
 
     def load_state_dict(self, state: dict) -> None:
-        self.align_weight = float(state.get('align_weight', 0.95))
+        self.align_weight = float(
+            state.get('align_weight', self.align_weight))
         self.lr_alpha = float(state.get('lr_alpha', self.lr_alpha))
